@@ -1,0 +1,314 @@
+"""Logging users in with the name a trusted front end hands over.
+
+The front end (nginx, Apache, an SSO agent) authenticates the user and
+passes the name in a header or in ``REMOTE_USER``. Since a header can be
+sent by anyone who reaches the backend, it is believed only from the
+proxies listed in ``[remoteuser] trusted_proxies``; the name is cleaned
+and refused when dangerous (see `remoteuserauth.names`).
+"""
+
+import re
+
+from trac.config import BoolOption, IntOption, ListOption, Option
+from trac.core import Component, ComponentMeta, implements
+from trac.perm import PermissionSystem
+from trac.util import as_bool
+from trac.web.api import IAuthenticator, IRequestFilter
+from trac.web.auth import LoginModule
+from trac.web.chrome import add_warning
+
+from remoteuserauth import decision as decisions
+from remoteuserauth import names, trust, urls
+from remoteuserauth.throttle import LogThrottle
+
+#: Where a request keeps its decision, so it is made once per request.
+DECISION_KEY = 'remoteuserauth.decision'
+_LOGOUT_KEY = 'remoteuserauth.logout'
+
+_BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
+                  'no', 'false', 'disabled', 'off')
+
+
+class RemoteUserAuthenticator(Component):
+    """Logs users in with the name a trusted front end hands over.
+
+    The name comes from the `[remoteuser] header` when the direct peer
+    is one of the `trusted_proxies`, or from `REMOTE_USER` set by the
+    web server itself. It always wins over a `trac_auth` cookie of
+    another user. `/login` and `/logout` keep working.
+    """
+
+    implements(IAuthenticator, IRequestFilter)
+
+    header = Option('remoteuser', 'header', 'Remote-User',
+        """HTTP header that carries the user name, matched the way WSGI
+        servers name headers (`Remote-User`, `REMOTE_USER` and
+        `HTTP_REMOTE_USER` are the same header; `SM_USER` is
+        CA SiteMinder's). It is believed only from
+        `trusted_proxies`. Leave empty when the web server itself
+        authenticates and sets `REMOTE_USER` (Apache with mod_wsgi or
+        mod_python): then no header is ever read.
+        """)
+
+    trusted_proxies = ListOption('remoteuser', 'trusted_proxies',
+                                 '127.0.0.1, ::1',
+        doc="""Addresses or CIDR networks (IPv4 and IPv6) of the proxies
+        whose `header` is believed, comma separated, e.g.
+        `127.0.0.1, ::1, 10.0.0.0/24`. Only the direct peer of the
+        connection is checked, never `X-Forwarded-For`. An entry that
+        does not parse is logged and ignored, so it never widens trust.
+        The default trusts a proxy on the same machine only.
+        """)
+
+    secret_header = Option('remoteuser', 'secret_header', '',
+        """With `secret`: a header the proxy must send carrying the
+        `secret`, for proxies that cannot be told apart by address
+        (an SSO agent inside the web server, a shared network).
+        """)
+
+    secret = Option('remoteuser', 'secret', '',
+        """The shared secret the proxy sends in `secret_header`,
+        compared in constant time. Keep trac.ini readable by the Trac
+        process only when you set it.
+        """)
+
+    strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
+        """Remove the Windows domain and the Kerberos realm from names:
+        `DOMAIN\\user` and `user@REALM` become `user`.
+        """)
+
+    lowercase = BoolOption('remoteuser', 'lowercase', 'false',
+        """Fold user names to lower case, for identity providers that
+        do not care about case (Active Directory) so that `JDoe` and
+        `jdoe` are one Trac user.
+        """)
+
+    name_header = Option('remoteuser', 'name_header', '',
+        """Header carrying the user's display name, from a trusted
+        proxy; it is stored as the session's `name` when it changes.
+        """)
+
+    email_header = Option('remoteuser', 'email_header', '',
+        """Header carrying the user's e-mail address, from a trusted
+        proxy; it is stored as the session's `email` when it changes.
+        """)
+
+    logout_url = Option('remoteuser', 'logout_url', '',
+        """Where Logout sends the browser once Trac has forgotten the
+        user: the sign-out page of the single sign-on, since the front
+        end would otherwise log the user straight back in. An absolute
+        `http(s)://` URL or a path starting with `/`.
+        """)
+
+    log_interval = IntOption('remoteuser', 'log_interval', 300,
+        """Seconds during which the same refusal (same reason, same
+        peer) is not logged again; the repeats are counted instead.
+        """)
+
+    def __init__(self):
+        self._throttle = LogThrottle(max(self.log_interval, 0))
+        self._settings_cache = (None, None)
+        self._groups_cache = (None, frozenset())
+
+    # IAuthenticator methods
+
+    def authenticate(self, req):
+        decision = self.decision(req)
+        if decision.veto:
+            # A truthy answer stops Trac from asking the cookie login.
+            return 'anonymous'
+        return decision.name
+
+    # IRequestFilter methods
+
+    def pre_process_request(self, req, handler):
+        decision = self.decision(req)
+        if decision.name and decision.network and \
+                req.authname == decision.name:
+            self._sync_profile(req)
+        if isinstance(handler, LoginModule):
+            if re.match(r'/login/?$', req.path_info):
+                self._check_login(req, decision)
+            elif re.match(r'/logout/?$', req.path_info):
+                self._prepare_logout(req)
+        return handler
+
+    def post_process_request(self, req, template, data, metadata):
+        return template, data, metadata
+
+    # Public API
+
+    def settings(self):
+        """The current `decision.Settings`; problems are logged."""
+        raw = tuple(self.config.get('remoteuser', name) for name in
+                    ('header', 'trusted_proxies', 'secret_header', 'secret',
+                     'strip_domain', 'lowercase'))
+        key, settings = self._settings_cache
+        if key == raw:
+            return settings
+        settings = decisions.make_settings(
+            self.header, self.trusted_proxies, self.secret_header,
+            self.secret, self.strip_domain, self.lowercase)
+        problems = settings.problems + tuple(self.boolean_problems())
+        settings = settings._replace(problems=problems)
+        for problem in problems:
+            self.log.error("TracRemoteUserAuth: %s", problem)
+        self._settings_cache = (raw, settings)
+        return settings
+
+    def boolean_problems(self):
+        """Sentences for the boolean options whose value is no boolean
+        (Trac would silently use the default)."""
+        for name in ('strip_domain', 'lowercase', 'trust_forwarded'):
+            value = self.config.get('remoteuser', name).strip()
+            if not value:
+                continue
+            try:
+                float(value)
+                continue
+            except ValueError:
+                pass
+            if value.lower() not in _BOOLEAN_WORDS:
+                yield ("[remoteuser] %s: %r is not a boolean (true or "
+                       "false); the default is used" % (name, value))
+
+    def group_names(self):
+        """Names of Trac's permission groups, which no user may have."""
+        perms = PermissionSystem(self.env).get_all_permissions()
+        key, groups = self._groups_cache
+        if key is not perms:
+            groups = frozenset(action for subject, action in perms
+                               if not action.isupper())
+            self._groups_cache = (perms, groups)
+        return groups
+
+    def decide(self, environ):
+        """Run the decision for a WSGI environment, without side effects
+        (for diagnostics)."""
+        return decisions.decide(environ, self.settings(), self.group_names())
+
+    def decision(self, req):
+        """The decision for `req`, made once; it also leaves the
+        accepted name, and only that, in ``REMOTE_USER`` so that Trac's
+        own login (`/login`) records the cleaned name."""
+        environ = req.environ
+        decision = environ.get(DECISION_KEY)
+        if decision is None:
+            decision = self.decide(environ)
+            environ[DECISION_KEY] = decision
+            if decision.name:
+                environ['REMOTE_USER'] = decision.name
+            else:
+                environ.pop('REMOTE_USER', None)
+            self._log_decision(decision)
+        return decision
+
+    # Internal methods
+
+    def _log_decision(self, decision):
+        for note in decision.notes:
+            self._throttle.log(self.log.warning, ('note', note),
+                               "TracRemoteUserAuth: %s", note)
+        if decision.name:
+            self.log.debug("TracRemoteUserAuth: %s from %s (%s)",
+                           decision.name, decision.peer, decision.source)
+        elif decision.rule:
+            where = "header %s" % self.header \
+                if decision.source == decisions.HEADER else "REMOTE_USER"
+            level = self.log.info if decision.rule in names.NOBODY \
+                else self.log.warning
+            self._throttle.log(
+                level, ('refused', decision.rule, decision.peer, where),
+                "TracRemoteUserAuth: refused the user name in %s from %s: "
+                "%s; the request stays anonymous", where, decision.peer,
+                decision.reason)
+
+    def _sync_profile(self, req):
+        for option, key, clean in (('name_header', 'name',
+                                    names.clean_profile_value),
+                                   ('email_header', 'email',
+                                    names.clean_email)):
+            header = self.config.get('remoteuser', option)
+            try:
+                env_key = trust.environ_key(header)
+            except ValueError as e:
+                self._throttle.log(self.log.error, ('option', option),
+                                   "TracRemoteUserAuth: [remoteuser] %s: %s",
+                                   option, e)
+                continue
+            if env_key is None or req.environ.get(env_key) is None:
+                continue
+            value = clean(req.environ[env_key])
+            if value is None:
+                self._throttle.log(
+                    self.log.warning, ('profile', option, req.authname),
+                    "TracRemoteUserAuth: ignored the %s of %s in header %s: "
+                    "not a usable value", key, req.authname, header)
+            elif req.session.get(key) != value:
+                self.log.info("TracRemoteUserAuth: %s of %s set to %r",
+                              key, req.authname, value)
+                req.session[key] = value
+
+    def _check_login(self, req, decision):
+        """`/login` with no name from the front end would end in Trac's
+        "Authentication information not available" error; go back with
+        a warning instead."""
+        if req.remote_user:
+            return
+        if not req.is_authenticated:
+            reason = decision.reason or ' '.join(decision.notes) or \
+                "the front end sent no user name"
+            self._throttle.log(
+                self.log.warning, ('login', reason),
+                "TracRemoteUserAuth: /login without a user name from the "
+                "front end (%s); make the front end authenticate /login "
+                "and pass the name in [remoteuser] header or REMOTE_USER",
+                reason)
+            add_warning(req, "Login is handled by the web server in front "
+                             "of Trac, and it did not identify you. "
+                             "Please contact your administrator.")
+        referer = req.args.get('referer') or req.get_header('Referer')
+        if urls.is_inside(referer, req.abs_href()) and \
+                not re.search(r'/login/?$', referer.split('?')[0]):
+            req.redirect(referer)
+        req.redirect(req.abs_href())
+
+    def _prepare_logout(self, req):
+        target = self.logout_url.strip()
+        if not target or req.method != 'POST' or not req.is_authenticated:
+            return
+        if not re.match(r'https?://|/(?!/)', target):
+            self._throttle.log(
+                self.log.error, ('option', 'logout_url'),
+                "TracRemoteUserAuth: [remoteuser] logout_url %r is neither "
+                "an http(s):// URL nor a path starting with /; it is "
+                "ignored", target)
+            return
+
+        def to_logout_url(req, url, permanent):
+            # Trac's LoginModule has forgotten the user and redirects
+            # back; send the browser to the single sign-on instead.
+            if not req.environ.get(_LOGOUT_KEY):
+                req.environ[_LOGOUT_KEY] = True
+                req.redirect(target)
+        req.add_redirect_listener(to_logout_url)
+
+
+def _ask_first(cls, interface):
+    """Make `cls` the first implementation of `interface` that Trac
+    asks.
+
+    Trac asks authenticators in the order their classes were defined and
+    takes the first name. Under tracd, Trac's LoginModule comes first
+    and answers with a stale `trac_auth` cookie before the front end's
+    name is looked at; under gunicorn or mod_wsgi the order depends on
+    how plugins happened to load. Putting this class first makes the
+    front end's name win in every server.
+    """
+    classes = ComponentMeta._registry.setdefault(interface, [])
+    if cls in classes:
+        classes.remove(cls)
+    classes.insert(0, cls)
+
+
+_ask_first(RemoteUserAuthenticator, IAuthenticator)

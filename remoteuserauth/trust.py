@@ -1,0 +1,120 @@
+"""Deciding whether the peer that sent a request may speak for the user.
+
+Since incoming headers can be faked by anyone who can reach the
+backend, a user-name header is believed only when the *direct* peer of
+the connection (``REMOTE_ADDR``) is one of the configured proxies.
+``X-Forwarded-For`` is never consulted: it is one more header the client
+writes. An entry that cannot be parsed is reported and left out, so a
+typo can only narrow trust, never widen it.
+
+Nothing here imports Trac.
+"""
+
+import hmac
+import ipaddress
+import re
+
+# RFC 7230 token characters, the only ones a header name may have.
+_TOKEN_RE = re.compile(r"[-0-9A-Za-z!#$%&'*+.^_`|~]+\Z")
+
+
+def parse_networks(entries):
+    """Parse addresses and CIDR networks.
+
+    :param entries: strings such as ``127.0.0.1``, ``10.0.0.0/8``,
+                    ``::1`` or ``[fd00::]/8``.
+    :return: ``(networks, errors)``: a tuple of `ipaddress` networks (a
+             bare address is a /32 or /128) and a list of messages, one
+             for each entry that was left out.
+    """
+    networks = []
+    errors = []
+    for entry in entries:
+        text = entry.strip()
+        if not text:
+            continue
+        candidate = text.replace('[', '').replace(']', '')
+        try:
+            network = ipaddress.ip_network(candidate, strict=False)
+        except ValueError as e:
+            errors.append("%r is not an IP address or network (%s); "
+                          "it is ignored" % (text, e))
+            continue
+        if '/' in candidate:
+            host = ipaddress.ip_interface(candidate)
+            if host.ip != network.network_address:
+                errors.append("%r has host bits set; it is read as %s"
+                              % (text, network))
+        networks.append(network)
+    return tuple(networks), errors
+
+
+def parse_address(text):
+    """Parse a peer address as servers put it in ``REMOTE_ADDR``.
+
+    Accepts ``[::1]``, zone indexes (``fe80::1%eth0``) and IPv4-mapped
+    IPv6 addresses (``::ffff:127.0.0.1`` becomes ``127.0.0.1``).
+    :return: an `ipaddress` address, or `None`.
+    """
+    if not text:
+        return None
+    text = text.strip().strip('[]').partition('%')[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def trusted_network(peer, networks):
+    """Return the first of `networks` holding the address `peer`, or
+    `None` when the peer is not trusted (or is no address at all)."""
+    address = parse_address(peer)
+    if address is None:
+        return None
+    for network in networks:
+        if address.version == network.version and address in network:
+            return network
+    return None
+
+
+def secret_matches(expected, given):
+    """Compare a shared secret in constant time.
+
+    An empty `expected` never matches: a secret that is not set cannot
+    be proven.
+    """
+    if not expected or given is None:
+        return False
+    return hmac.compare_digest(expected.encode('utf-8'),
+                               given.encode('utf-8', 'surrogateescape'))
+
+
+def environ_key(header):
+    """Map a header name to its key in the WSGI environment.
+
+    ``Remote-User`` and ``REMOTE_USER`` both become ``HTTP_REMOTE_USER``,
+    as every WSGI server does. A name already written the WSGI way
+    (``HTTP_SM_USER``) is taken as it is.
+    :return: the key, or `None` for an empty name.
+    :raise ValueError: when `header` is not a valid header name.
+    """
+    header = (header or '').strip()
+    if not header:
+        return None
+    if not _TOKEN_RE.match(header):
+        raise ValueError("%r is not a valid HTTP header name" % header)
+    key = header.upper().replace('-', '_')
+    if not key.startswith('HTTP_'):
+        key = 'HTTP_' + key
+    return key
+
+
+def last_list_value(value):
+    """The value the nearest proxy added to a comma-separated header."""
+    if value is None:
+        return None
+    value = value.rpartition(',')[2].strip()
+    return value or None

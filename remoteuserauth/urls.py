@@ -1,0 +1,153 @@
+"""The public address of a Trac published behind a proxy.
+
+Behind a proxy the backend sees its own host (``backend:8000``), plain
+http and often no path prefix; Trac builds every redirect, link and
+cookie path from that. The public address comes instead from
+``[trac] base_url`` or, when the administrator allows it, from the
+``X-Forwarded-*`` headers that a *trusted* proxy added. Since incoming
+headers can be faked, those headers are read only from peers in
+``[remoteuser] trusted_proxies``, and only the value the nearest proxy
+appended (the last one of a list) counts.
+
+Nothing here imports Trac.
+"""
+
+import re
+from collections import namedtuple
+from urllib.parse import urlsplit, urlunsplit
+
+from remoteuserauth.trust import last_list_value
+
+PublicURL = namedtuple('PublicURL', 'scheme host prefix source')
+PublicURL.__doc__ = """Scheme, host (with a port when it is not the
+scheme's default) and path prefix (``''`` or ``/prefix``) of the public
+site, and where they came from (``'base_url'``, ``'forwarded'`` or
+``'request'``)."""
+
+DEFAULT_PORTS = {'http': '80', 'https': '443'}
+
+# A host as it may appear in a Host or X-Forwarded-Host header: a name,
+# an IPv4 address or a bracketed IPv6 address, and an optional port.
+_HOST_RE = re.compile(r'(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?'
+                      r'|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z')
+_PREFIX_RE = re.compile(r"(?:/[-A-Za-z0-9._~!$&'()*+,;=:@%]+)*\Z")
+
+
+def normalize_prefix(prefix):
+    """``'prefix/'`` -> ``'/prefix'``, ``'/'`` -> ``''``; `None` when the
+    value is no usable path (a scheme, a query, control characters)."""
+    if prefix is None:
+        return None
+    prefix = '/' + prefix.strip().strip('/')
+    prefix = re.sub('/+', '/', prefix).rstrip('/')
+    if not _PREFIX_RE.match(prefix):
+        return None
+    return prefix
+
+
+def normalize_host(host, scheme):
+    """Lower-case `host` and drop the scheme's default port; `None` when
+    it is not a plausible host."""
+    if not host:
+        return None
+    host = host.strip().lower()
+    if not _HOST_RE.match(host):
+        return None
+    name, colon, port = host.rpartition(':') if not host.endswith(']') \
+        else (host, '', '')
+    if colon and not name.endswith(']') and ':' in name:
+        return None
+    if colon and DEFAULT_PORTS.get(scheme) == port:
+        return name
+    return host
+
+
+def parse_base_url(base_url):
+    """Split ``[trac] base_url`` into a `PublicURL`.
+
+    :raise ValueError: when it is not an absolute http or https URL.
+    """
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.netloc:
+        raise ValueError("%r is not an absolute http:// or https:// URL"
+                         % base_url)
+    host = normalize_host(parts.netloc, scheme)
+    prefix = normalize_prefix(parts.path)
+    if host is None or prefix is None or parts.query or parts.fragment:
+        raise ValueError("%r is not a plain site address (scheme, host, "
+                         "port and path only)" % base_url)
+    return PublicURL(scheme, host, prefix, 'base_url')
+
+
+def forwarded_url(environ, default):
+    """Apply the ``X-Forwarded-*`` headers of `environ` to `default`.
+
+    The caller has checked that the peer is trusted. Values that do not
+    parse are ignored one by one; the result says what was used.
+    """
+    scheme, host, prefix = default.scheme, default.host, default.prefix
+    used = False
+    proto = last_list_value(environ.get('HTTP_X_FORWARDED_PROTO'))
+    if proto and proto.lower() in DEFAULT_PORTS:
+        scheme = proto.lower()
+        used = True
+    fhost = last_list_value(environ.get('HTTP_X_FORWARDED_HOST'))
+    if fhost and normalize_host(fhost, scheme):
+        host = fhost
+        used = True
+    port = last_list_value(environ.get('HTTP_X_FORWARDED_PORT'))
+    if port and port.isdigit() and 0 < int(port) < 65536:
+        bare = host[:host.rindex(':')] if re.search(r':\d+\Z', host) \
+            else host
+        host = '%s:%s' % (bare, port)
+        used = True
+    fprefix = normalize_prefix(
+        last_list_value(environ.get('HTTP_X_FORWARDED_PREFIX')))
+    if environ.get('HTTP_X_FORWARDED_PREFIX') is not None and \
+            fprefix is not None:
+        prefix = fprefix
+        used = True
+    host = normalize_host(host, scheme) or default.host
+    return PublicURL(scheme, host, prefix,
+                     'forwarded' if used else default.source)
+
+
+def request_url(environ):
+    """The address as the backend sees it, the way Trac reconstructs it."""
+    scheme = environ.get('wsgi.url_scheme', 'http')
+    host = environ.get('HTTP_HOST')
+    if not host:
+        host = environ.get('SERVER_NAME', 'localhost')
+        port = str(environ.get('SERVER_PORT', ''))
+        if port and DEFAULT_PORTS.get(scheme) != port:
+            host = '%s:%s' % (host, port)
+    return PublicURL(scheme, host, environ.get('SCRIPT_NAME', '') or '',
+                     'request')
+
+
+def url_string(public, path=''):
+    """The absolute URL of `path` (inside the site) on `public`."""
+    return urlunsplit((public.scheme, public.host, public.prefix + path,
+                       '', ''))
+
+
+def is_inside(url, base):
+    """Whether the absolute or site-relative `url` lies inside the site
+    whose base URL is `base` (same scheme-less host and path below the
+    prefix). Used to decide which referers a login may go back to."""
+    if not url:
+        return False
+    target = urlsplit(url)
+    site = urlsplit(base)
+    if target.scheme and target.scheme.lower() not in DEFAULT_PORTS:
+        return False
+    if target.netloc:
+        if target.netloc.lower() != site.netloc.lower():
+            return False
+    elif url.startswith('//') or not url.startswith('/'):
+        return False
+    prefix = site.path.rstrip('/')
+    path = target.path
+    return path == prefix or path.startswith(prefix + '/') or \
+        (not prefix and path.startswith('/'))

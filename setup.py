@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""TracRemoteUserAuth: Trac behind a reverse proxy or single sign-on."""
+
+import os
+import re
+
+from setuptools import setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(name):
+    with open(os.path.join(HERE, name), encoding='utf-8') as f:
+        return f.read()
+
+
+VERSION = re.search(r"__version__ = '([^']+)'",
+                    read('remoteuserauth/__init__.py')).group(1)
+
+setup(
+    name='TracRemoteUserAuth',
+    version=VERSION,
+    description='Log Trac users in with the name a trusted reverse proxy '
+                'or single sign-on front end hands over',
+    long_description=read('README'),
+    long_description_content_type='text/plain',
+    license='BSD 3-Clause',
+    packages=['remoteuserauth'],
+    package_data={'remoteuserauth': ['templates/*.html']},
+    python_requires='>=3.8',
+    install_requires=['Trac>=1.6'],
+    entry_points={
+        'trac.plugins': [
+            'remoteuserauth.auth = remoteuserauth.auth',
+        ],
+    },
+    classifiers=[
+        'Framework :: Trac',
+        'License :: OSI Approved :: BSD License',
+        'Programming Language :: Python :: 3',
+        'Topic :: Internet :: WWW/HTTP :: WSGI :: Middleware',
+        'Topic :: Security',
+    ],
+    zip_safe=False,
+)

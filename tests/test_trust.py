@@ -1,0 +1,82 @@
+import ipaddress
+
+import pytest
+
+from remoteuserauth import trust
+
+
+def nets(*entries):
+    networks, errors = trust.parse_networks(entries)
+    assert not errors
+    return networks
+
+
+@pytest.mark.parametrize('peer, entries, expected', [
+    ('127.0.0.1', ('127.0.0.1',), '127.0.0.1/32'),
+    ('127.0.0.2', ('127.0.0.1',), None),
+    ('10.1.2.3', ('10.0.0.0/8',), '10.0.0.0/8'),
+    ('11.1.2.3', ('10.0.0.0/8',), None),
+    ('::1', ('::1',), '::1/128'),
+    ('[::1]', ('::1',), '::1/128'),
+    ('fd00::5', ('fd00::/8',), 'fd00::/8'),
+    ('fe80::1%eth0', ('fe80::/10',), 'fe80::/10'),
+    ('::ffff:127.0.0.1', ('127.0.0.1',), '127.0.0.1/32'),
+    ('127.0.0.1', ('::1',), None),
+    ('', ('127.0.0.1',), None),
+    (None, ('127.0.0.1',), None),
+    ('localhost', ('127.0.0.1',), None),
+    ('127.0.0.1, 10.0.0.1', ('127.0.0.1',), None),
+])
+def test_trusted_network(peer, entries, expected):
+    found = trust.trusted_network(peer, nets(*entries))
+    assert (str(found) if found else None) == expected
+
+
+def test_bad_entries_are_reported_and_never_widen_trust():
+    networks, errors = trust.parse_networks(
+        ['127.0.0.1', '10.0.0.0/33', 'proxy.example.com', '0.0.0.0/abc', ''])
+    assert networks == (ipaddress.ip_network('127.0.0.1/32'),)
+    assert len(errors) == 3
+    assert "'proxy.example.com'" in errors[1]
+    assert trust.trusted_network('10.0.0.1', networks) is None
+
+
+def test_host_bits_are_reported_but_the_network_is_used():
+    networks, errors = trust.parse_networks(['10.1.2.3/8'])
+    assert networks == (ipaddress.ip_network('10.0.0.0/8'),)
+    assert 'host bits' in errors[0]
+
+
+def test_secret_matches():
+    assert trust.secret_matches('s3cret', 's3cret')
+    assert not trust.secret_matches('s3cret', 's3cre')
+    assert not trust.secret_matches('s3cret', None)
+    assert not trust.secret_matches('', '')
+    assert not trust.secret_matches('s3cret', '\udcff')
+
+
+@pytest.mark.parametrize('header, key', [
+    ('Remote-User', 'HTTP_REMOTE_USER'),
+    ('REMOTE_USER', 'HTTP_REMOTE_USER'),
+    ('remote-user', 'HTTP_REMOTE_USER'),
+    ('SM_USER', 'HTTP_SM_USER'),
+    ('HTTP_SM_USER', 'HTTP_SM_USER'),
+    ('X-Auth-Request-User', 'HTTP_X_AUTH_REQUEST_USER'),
+    ('', None),
+    (None, None),
+])
+def test_environ_key(header, key):
+    assert trust.environ_key(header) == key
+
+
+@pytest.mark.parametrize('header', ['Remote User', 'Remote:User', 'a\nb'])
+def test_environ_key_refuses_bad_names(header):
+    with pytest.raises(ValueError):
+        trust.environ_key(header)
+
+
+def test_last_list_value():
+    assert trust.last_list_value('https, http') == 'http'
+    assert trust.last_list_value('https') == 'https'
+    assert trust.last_list_value(' , ') is None
+    assert trust.last_list_value(None) is None
