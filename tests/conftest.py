@@ -1,0 +1,187 @@
+"""Real Trac environments in temporary folders, and requests through
+`trac.web.main.dispatch_request`, as a WSGI server would make them."""
+
+import io
+import os
+import re
+import sys
+import time
+import uuid
+from collections import namedtuple
+from http.cookies import SimpleCookie
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from trac.env import Environment  # noqa: E402
+from trac.web.main import dispatch_request  # noqa: E402
+
+import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
+
+Response = namedtuple('Response', 'status headers body environ')
+
+
+def header(response, name):
+    for key, value in response.headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+def cookies(response):
+    jar = SimpleCookie()
+    for key, value in response.headers:
+        if key.lower() == 'set-cookie':
+            jar.load(value)
+    return jar
+
+
+def logged_in_as(response):
+    """The name the page says the user is logged in as, or None."""
+    match = re.search(r'logged in as\s*(?:<[^>]*>\s*)*([^<\s]+)',
+                      response.body)
+    return match.group(1) if match else None
+
+
+class TracEnv(object):
+    """A real Trac environment on SQLite, with the plugin enabled."""
+
+    def __init__(self, path, options=()):
+        self.path = path
+        opts = [('components', 'remoteuserauth.*', 'enabled'),
+                ('logging', 'log_type', 'file'),
+                ('logging', 'log_level', 'DEBUG')]
+        opts.extend(options)
+        env = Environment(path, create=True, options=opts)
+        env.shutdown()
+        # Trac normalizes option values when it creates an environment
+        # ('maybe' becomes 'disabled'); write them as an administrator
+        # would have typed them.
+        self.write_ini(options)
+        self.log_offset = 0
+
+    def write_ini(self, options):
+        import configparser
+        ini = os.path.join(self.path, 'conf', 'trac.ini')
+        parser = configparser.RawConfigParser(interpolation=None)
+        parser.optionxform = str
+        parser.read(ini, encoding='utf-8')
+        for section, name, value in options:
+            if not parser.has_section(section):
+                parser.add_section(section)
+            parser.set(section, name, value)
+        with open(ini, 'w', encoding='utf-8') as f:
+            parser.write(f)
+
+    def env(self):
+        return Environment(self.path)
+
+    def configure(self, section, **values):
+        """Change trac.ini; the next request reloads the environment."""
+        env = Environment(self.path)
+        for name, value in values.items():
+            env.config.set(section, name, value)
+        env.config.save()
+        env.shutdown()
+        # Trac notices the change by the file's modification time.
+        stamp = time.time() + 2
+        os.utime(os.path.join(self.path, 'conf', 'trac.ini'), (stamp, stamp))
+
+    def admin(self, *args):
+        from trac.admin.console import TracAdmin
+        admin = TracAdmin(self.path)
+        out = io.StringIO()
+        saved = sys.stdout
+        sys.stdout = out
+        try:
+            rv = admin.onecmd(' '.join(args))
+        finally:
+            sys.stdout = saved
+        assert rv in (0, None), out.getvalue()
+        return out.getvalue()
+
+    def db(self, sql, params=()):
+        env = Environment(self.path)
+        try:
+            return env.db_query(sql, params)
+        finally:
+            env.shutdown()
+
+    def log(self):
+        """The log written since the last call."""
+        path = os.path.join(self.path, 'log', 'trac.log')
+        with open(path, encoding='utf-8') as f:
+            f.seek(self.log_offset)
+            text = f.read()
+            self.log_offset = f.tell()
+        return text
+
+    def request(self, path='/', method='GET', headers=(), peer='127.0.0.1',
+                remote_user=None, script_name='', host='backend:8000',
+                scheme='http', body=b'', environ=None):
+        """One request through dispatch_request; `headers` as (name,
+        value) pairs, named the way a client writes them."""
+        path, _, query = path.partition('?')
+        env = {
+            'REQUEST_METHOD': method,
+            'SCRIPT_NAME': script_name,
+            'PATH_INFO': path,
+            'QUERY_STRING': query,
+            'SERVER_NAME': host.split(':')[0],
+            'SERVER_PORT': host.split(':')[1] if ':' in host else '80',
+            'SERVER_PROTOCOL': 'HTTP/1.1',
+            'REMOTE_ADDR': peer,
+            'HTTP_HOST': host,
+            'wsgi.url_scheme': scheme,
+            'wsgi.input': io.BytesIO(body),
+            'wsgi.errors': sys.stderr,
+            'wsgi.run_once': False,
+            'wsgi.multithread': False,
+            'wsgi.multiprocess': False,
+            'wsgi.version': (1, 0),
+            'trac.env_path': self.path,
+        }
+        if body:
+            env['CONTENT_LENGTH'] = str(len(body))
+            env['CONTENT_TYPE'] = 'application/x-www-form-urlencoded'
+        if remote_user is not None:
+            env['REMOTE_USER'] = remote_user
+        for name, value in headers:
+            key = 'HTTP_' + name.upper().replace('-', '_')
+            env[key] = env[key] + ',' + value if key in env else value
+        env.update(environ or {})
+        started = {}
+        written = []
+
+        def start_response(status, response_headers, exc_info=None):
+            started['status'] = int(status.split()[0])
+            started['headers'] = response_headers
+            return written.append
+
+        chunks = dispatch_request(env, start_response)
+        try:
+            written.extend(chunks)
+        finally:
+            if hasattr(chunks, 'close'):
+                chunks.close()
+        body = b''.join(written).decode('utf-8', 'replace')
+        return Response(started['status'], started['headers'], body, env)
+
+
+@pytest.fixture
+def trac_env(tmp_path):
+    return TracEnv(str(tmp_path / ('env-' + uuid.uuid4().hex[:8])))
+
+
+@pytest.fixture
+def make_env(tmp_path):
+    def make(*options):
+        return TracEnv(str(tmp_path / ('env-' + uuid.uuid4().hex[:8])),
+                       options)
+    return make
