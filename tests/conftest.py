@@ -185,3 +185,15 @@ def make_env(tmp_path):
         return TracEnv(str(tmp_path / ('env-' + uuid.uuid4().hex[:8])),
                        options)
     return make
+
+
+@pytest.fixture(scope='session')
+def plugin_site(tmp_path_factory):
+    """The plugin installed with pip (`pip install --target`), as a
+    server process finds it: through its distribution's entry points."""
+    import subprocess
+    site = str(tmp_path_factory.mktemp('site'))
+    subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet',
+                    '--no-deps', '--no-build-isolation', '--target', site,
+                    ROOT], check=True)
+    return site

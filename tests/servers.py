@@ -1,0 +1,132 @@
+"""Starting and stopping real servers on loopback for the tests."""
+
+import http.client as httplib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+
+
+def require(*programs):
+    """Skip (or, in CI, fail) when a system program is missing."""
+    for program in programs:
+        if shutil.which(program) is None and not os.path.exists(program):
+            message = "%s is not installed (make test installs it as root)" \
+                % program
+            if IN_CI:
+                pytest.fail(message)
+            pytest.skip(message)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc=None, timeout=30, log=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("server exited with %s:\n%s"
+                               % (proc.returncode, read(log)))
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("nothing listens on port %d after %ds:\n%s"
+                       % (port, timeout, read(log)))
+
+
+def read(path):
+    if path and os.path.exists(path):
+        with open(path, errors='replace') as f:
+            return f.read()[-4000:]
+    return ''
+
+
+class Server(object):
+    """A process started for a test; `stop` ends it and its children."""
+
+    def __init__(self, argv, port, log, env=None, cwd=None, timeout=30):
+        self.port = port
+        self.log = log
+        self.out = open(log, 'ab')
+        self.proc = subprocess.Popen(argv, stdout=self.out,
+                                     stderr=subprocess.STDOUT, env=env,
+                                     cwd=cwd, start_new_session=True)
+        try:
+            wait_for_port(port, self.proc, timeout, log)
+        except Exception:
+            self.stop()
+            raise
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.out.close()
+
+
+class Reply(object):
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for key, value in self.headers:
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def cookies(self):
+        return [v for k, v in self.headers if k.lower() == 'set-cookie']
+
+
+def http(port, path, headers=(), method='GET', body=None, source='127.0.0.1',
+         host=None):
+    """One HTTP request to 127.0.0.1:`port`, sent from `source` (another
+    loopback address makes an untrusted peer). `headers` are sent as
+    given, duplicates and underscores included."""
+    conn = httplib.HTTPConnection('127.0.0.1', port, timeout=60,
+                                      source_address=(source, 0))
+    try:
+        conn.putrequest(method, path, skip_host=True,
+                        skip_accept_encoding=True)
+        conn.putheader('Host', host or '127.0.0.1:%d' % port)
+        for name, value in headers:
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader('Content-Length', str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read().decode('utf-8', 'replace')
+        return Reply(resp.status, resp.getheaders(), data)
+    finally:
+        conn.close()
+
+
+def python_env(site=None, **extra):
+    """The environment for a server process running the tests' Python,
+    with the plugin installed in `site` (or not at all)."""
+    env = dict(os.environ)
+    env.pop('PYTHONPATH', None)
+    if site:
+        env['PYTHONPATH'] = site
+    env['PATH'] = os.path.dirname(sys.executable) + os.pathsep + \
+        env.get('PATH', '')
+    env.update(extra)
+    return env

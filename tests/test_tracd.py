@@ -1,0 +1,131 @@
+"""A real tracd, started by the tests, with the plugin installed by pip
+or dropped as an egg into the environment's plugins folder."""
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, TracEnv
+from servers import Server, free_port, http, python_env
+
+
+def start_tracd(env, site=None, base_path='prefix', tmp_path=None):
+    port = free_port()
+    argv = [sys.executable, '-m', 'trac.web.standalone', '-b', '127.0.0.1',
+            '-p', str(port), '-s', env.path]
+    if base_path:
+        argv.append('--base-path=/' + base_path)
+    log = os.path.join(env.path, 'log', 'tracd.out')
+    return Server(argv, port, log, env=python_env(site), cwd=env.path)
+
+
+def logged_in_as(body):
+    match = re.search(r'logged in as\s*(?:<[^>]*>\s*)*([^<\s]+)', body)
+    return match.group(1) if match else None
+
+
+def add_cookie(env, name):
+    trac = env.env()
+    trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+                        "VALUES (%s, %s, %s, %s)",
+                        ('feed' + name, name, '127.0.0.1', int(time.time())))
+    trac.shutdown()
+    return ('Cookie', 'trac_auth=feed' + name)
+
+
+@pytest.fixture
+def tracd(tmp_path, plugin_site):
+    env = TracEnv(str(tmp_path / 'env'))
+    server = start_tracd(env, plugin_site)
+    yield env, server
+    server.stop()
+
+
+def test_tracd_loads_the_pip_installed_plugin(tracd, plugin_site):
+    env, server = tracd
+    r = http(server.port, '/prefix/wiki/WikiStart',
+             [('Remote-User', 'alice')])
+    assert r.status == 200
+    assert logged_in_as(r.body) == 'alice'
+    assert 'href="/prefix/wiki/TracGuide"' in r.body
+    assert 'Loading plugin "remoteuserauth.auth" from "%s"' % plugin_site \
+        in env.log()
+
+
+def test_tracd_untrusted_peer_is_anonymous(tracd):
+    env, server = tracd
+    r = http(server.port, '/prefix/', [('Remote-User', 'alice')],
+             source='127.0.0.2')
+    assert r.status == 200
+    assert logged_in_as(r.body) is None
+    assert 'from 127.0.0.2 ignored' in env.log()
+
+
+def test_tracd_front_end_name_beats_stale_cookie(tracd):
+    env, server = tracd
+    cookie = add_cookie(env, 'bob')
+    for path in ('/prefix/', '/prefix/wiki/WikiStart', '/prefix/timeline'):
+        r = http(server.port, path, [('Remote-User', 'alice'), cookie])
+        assert logged_in_as(r.body) == 'alice', path
+    r = http(server.port, '/prefix/', [cookie])
+    assert logged_in_as(r.body) == 'bob'
+
+
+@pytest.mark.parametrize('headers', [
+    [('Remote-User', 'alice'), ('Remote_User', 'mallory')],
+    [('Remote_User', 'mallory'), ('Remote-User', 'alice')],
+    [('Remote-User', 'alice'), ('Remote-User', 'mallory')],
+    [('remote-user', 'alice'), ('REMOTE-USER', 'alice')],
+])
+def test_tracd_joined_duplicates_never_log_in(tracd, headers):
+    env, server = tracd
+    r = http(server.port, '/prefix/', headers)
+    assert r.status == 200
+    assert logged_in_as(r.body) is None
+    assert 'contains a comma' in env.log()
+
+
+def test_tracd_login_sets_cookie_under_base_path(tracd):
+    env, server = tracd
+    r = http(server.port, '/prefix/login', [
+        ('Remote-User', 'alice'),
+        ('Referer', 'http://127.0.0.1:%d/prefix/wiki/SandBox' % server.port)])
+    assert r.status == 302
+    assert r.header('Location') == \
+        'http://127.0.0.1:%d/prefix/wiki/SandBox' % server.port
+    auth = [c for c in r.cookies() if c.startswith('trac_auth=')]
+    assert auth and 'Path=/prefix' in auth[0]
+    cookie = auth[0].split(';')[0]
+    r = http(server.port, '/prefix/', [('Cookie', cookie)])
+    assert logged_in_as(r.body) == 'alice'
+
+
+def test_egg_in_plugins_folder(tmp_path):
+    dist = tmp_path / 'dist'
+    build = tmp_path / 'src'
+    shutil.copytree(ROOT, build, ignore=shutil.ignore_patterns(
+        '.git', '.venv*', 'build', '*.egg-info', '__pycache__', 'dist'))
+    subprocess.run([sys.executable, 'setup.py', '-q', 'bdist_egg', '-d',
+                    str(dist)], cwd=build, check=True, capture_output=True)
+    eggs = glob.glob(str(dist / 'TracRemoteUserAuth-*.egg'))
+    assert len(eggs) == 1
+    env = TracEnv(str(tmp_path / 'env'))
+    shutil.copy(eggs[0], os.path.join(env.path, 'plugins'))
+    # Not importable from the interpreter: only the egg can provide it.
+    check = subprocess.run([sys.executable, '-c', 'import remoteuserauth'],
+                           env=python_env(), cwd=str(tmp_path))
+    assert check.returncode != 0
+    server = start_tracd(env, site=None, base_path='')
+    try:
+        r = http(server.port, '/', [('Remote-User', 'alice')])
+        assert logged_in_as(r.body) == 'alice'
+        assert re.search(r'Loading plugin "remoteuserauth.auth" from ".*'
+                         r'plugins/TracRemoteUserAuth-', env.log())
+    finally:
+        server.stop()
