@@ -32,6 +32,7 @@ setup(
     entry_points={
         'trac.plugins': [
             'remoteuserauth.auth = remoteuserauth.auth',
+            'remoteuserauth.publicurl = remoteuserauth.publicurl',
         ],
     },
     classifiers=[

@@ -104,9 +104,12 @@ def forwarded_url(environ, default):
         used = True
     fprefix = normalize_prefix(
         last_list_value(environ.get('HTTP_X_FORWARDED_PREFIX')))
-    if environ.get('HTTP_X_FORWARDED_PREFIX') is not None and \
-            fprefix is not None:
-        prefix = fprefix
+    if fprefix:
+        # The part of the path the proxy removed: it goes in front of
+        # what the backend sees (a project's name under a parent dir),
+        # unless the backend was given the prefix already.
+        if prefix != fprefix and not prefix.startswith(fprefix + '/'):
+            prefix = fprefix + prefix
         used = True
     host = normalize_host(host, scheme) or default.host
     return PublicURL(scheme, host, prefix,

@@ -23,6 +23,7 @@ from trac.env import Environment  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
 
 import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
+import remoteuserauth.publicurl  # noqa: E402,F401
 
 Response = namedtuple('Response', 'status headers body environ')
 

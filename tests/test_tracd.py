@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, TracEnv
+from conftest import ROOT, TracEnv, logged_in_as
 from servers import Server, free_port, http, python_env
 
 
@@ -23,11 +23,6 @@ def start_tracd(env, site=None, base_path='prefix', tmp_path=None):
         argv.append('--base-path=/' + base_path)
     log = os.path.join(env.path, 'log', 'tracd.out')
     return Server(argv, port, log, env=python_env(site), cwd=env.path)
-
-
-def logged_in_as(body):
-    match = re.search(r'logged in as\s*(?:<[^>]*>\s*)*([^<\s]+)', body)
-    return match.group(1) if match else None
 
 
 def add_cookie(env, name):
@@ -52,7 +47,7 @@ def test_tracd_loads_the_pip_installed_plugin(tracd, plugin_site):
     r = http(server.port, '/prefix/wiki/WikiStart',
              [('Remote-User', 'alice')])
     assert r.status == 200
-    assert logged_in_as(r.body) == 'alice'
+    assert logged_in_as(r) == 'alice'
     assert 'href="/prefix/wiki/TracGuide"' in r.body
     assert 'Loading plugin "remoteuserauth.auth" from "%s"' % plugin_site \
         in env.log()
@@ -63,7 +58,7 @@ def test_tracd_untrusted_peer_is_anonymous(tracd):
     r = http(server.port, '/prefix/', [('Remote-User', 'alice')],
              source='127.0.0.2')
     assert r.status == 200
-    assert logged_in_as(r.body) is None
+    assert logged_in_as(r) is None
     assert 'from 127.0.0.2 ignored' in env.log()
 
 
@@ -72,9 +67,9 @@ def test_tracd_front_end_name_beats_stale_cookie(tracd):
     cookie = add_cookie(env, 'bob')
     for path in ('/prefix/', '/prefix/wiki/WikiStart', '/prefix/timeline'):
         r = http(server.port, path, [('Remote-User', 'alice'), cookie])
-        assert logged_in_as(r.body) == 'alice', path
+        assert logged_in_as(r) == 'alice', path
     r = http(server.port, '/prefix/', [cookie])
-    assert logged_in_as(r.body) == 'bob'
+    assert logged_in_as(r) == 'bob'
 
 
 @pytest.mark.parametrize('headers', [
@@ -87,7 +82,7 @@ def test_tracd_joined_duplicates_never_log_in(tracd, headers):
     env, server = tracd
     r = http(server.port, '/prefix/', headers)
     assert r.status == 200
-    assert logged_in_as(r.body) is None
+    assert logged_in_as(r) is None
     assert 'contains a comma' in env.log()
 
 
@@ -103,7 +98,7 @@ def test_tracd_login_sets_cookie_under_base_path(tracd):
     assert auth and 'Path=/prefix' in auth[0]
     cookie = auth[0].split(';')[0]
     r = http(server.port, '/prefix/', [('Cookie', cookie)])
-    assert logged_in_as(r.body) == 'alice'
+    assert logged_in_as(r) == 'alice'
 
 
 def test_egg_in_plugins_folder(tmp_path):
@@ -124,8 +119,39 @@ def test_egg_in_plugins_folder(tmp_path):
     server = start_tracd(env, site=None, base_path='')
     try:
         r = http(server.port, '/', [('Remote-User', 'alice')])
-        assert logged_in_as(r.body) == 'alice'
+        assert logged_in_as(r) == 'alice'
         assert re.search(r'Loading plugin "remoteuserauth.auth" from ".*'
                          r'plugins/TracRemoteUserAuth-', env.log())
     finally:
         server.stop()
+
+
+def test_tracd_base_path_follows_base_url(tmp_path, plugin_site):
+    env = TracEnv(str(tmp_path / 'env'),
+                  [('trac', 'base_url', 'https://trac.example.com/prefix')])
+    server = start_tracd(env, plugin_site)
+    try:
+        r = http(server.port, '/prefix/login', [
+            ('Remote-User', 'alice'),
+            ('Referer', 'https://trac.example.com/prefix/wiki/SandBox')],
+            host='evil.example')
+        assert r.header('Location') == \
+            'https://trac.example.com/prefix/wiki/SandBox'
+        assert 'Path=/prefix' in [c for c in r.cookies()
+                                  if c.startswith('trac_auth=')][0]
+        r = http(server.port, '/prefix/wiki/', host='evil.example')
+        assert r.header('Location') == 'https://trac.example.com/prefix/wiki'
+    finally:
+        server.stop()
+
+
+def test_tracd_forwarded_proto_from_untrusted_peer_is_undone(tracd):
+    env, server = tracd
+    r = http(server.port, '/prefix/wiki/', [('X-Forwarded-Proto', 'https')],
+             source='127.0.0.2')
+    assert r.header('Location') == \
+        'http://127.0.0.1:%d/prefix/wiki' % server.port
+    # From the trusted proxy, tracd's own behaviour is kept.
+    r = http(server.port, '/prefix/wiki/', [('X-Forwarded-Proto', 'https')])
+    assert r.header('Location') == \
+        'https://127.0.0.1:%d/prefix/wiki' % server.port
