@@ -198,3 +198,24 @@ def plugin_site(tmp_path_factory):
                     '--no-deps', '--no-build-isolation', '--target', site,
                     ROOT], check=True)
     return site
+
+
+@pytest.fixture(scope='session')
+def staged_site(plugin_site):
+    """Trac, its dependencies and the plugin in a folder that the web
+    servers' own Python (mod_wsgi, mod_python, as www-data) can read."""
+    import shutil
+    from deploy import stage_site
+    site = stage_site(plugin_site)
+    yield site
+    shutil.rmtree(site, ignore_errors=True)
+
+
+@pytest.fixture
+def public_tmp():
+    """A working folder the servers' unprivileged workers can read."""
+    import shutil
+    from deploy import public_dir
+    path = public_dir('ruatest-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

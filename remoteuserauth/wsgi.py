@@ -1,0 +1,83 @@
+"""WSGI entry point for gunicorn, mod_wsgi and Nginx Unit.
+
+    gunicorn remoteuserauth.wsgi:application        (TRAC_ENV=/srv/trac/p)
+    WSGIScriptAlias /trac /srv/trac/trac.wsgi       (from conf-samples/)
+
+It replaces the hand-edited ``trac.wsgi`` scripts of the Trac wiki. The
+environment comes, in this order, from the request's ``trac.env_path``
+(Apache ``SetEnv trac.env_path ...`` next to each ``WSGIScriptAlias``, so
+several applications can share one process safely) or
+``trac.env_parent_dir``, then from the process variables ``TRAC_ENV`` or
+``TRAC_ENV_PARENT_DIR``.
+
+Before Trac sees the request it does what a request filter is too late
+for: when the proxy passed the public path prefix along (``/prefix/wiki``)
+and nothing told the backend (``SCRIPT_NAME`` is empty), the prefix of
+``[trac] base_url`` (or, with ``[remoteuser] trust_forwarded``, a trusted
+proxy's ``X-Forwarded-Prefix``) moves from ``PATH_INFO`` to
+``SCRIPT_NAME``, so that Trac finds the page instead of answering 404.
+"""
+
+import os
+
+from trac.env import open_environment
+from trac.web.main import dispatch_request
+
+from remoteuserauth import trust, urls
+
+#: The prefix that was moved, for diagnostics.
+MOVED_KEY = 'remoteuserauth.moved_prefix'
+
+
+def application(environ, start_response):
+    """The WSGI application: Trac's `dispatch_request`, with the public
+    path prefix moved into ``SCRIPT_NAME`` when needed."""
+    _locate_environment(environ)
+    prefix = _mount_prefix(environ)
+    if prefix:
+        _move_prefix(environ, prefix)
+    return dispatch_request(environ, start_response)
+
+
+def _locate_environment(environ):
+    for key, variable in (('trac.env_path', 'TRAC_ENV'),
+                          ('trac.env_parent_dir', 'TRAC_ENV_PARENT_DIR')):
+        if not environ.get(key) and os.environ.get(variable):
+            environ[key] = os.environ[variable]
+
+
+def _mount_prefix(environ):
+    """The path prefix the proxy left in ``PATH_INFO``, or `None`."""
+    if environ.get('SCRIPT_NAME'):
+        return None
+    forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
+    env_path = environ.get('trac.env_path')
+    config = None
+    if env_path:
+        try:
+            config = open_environment(env_path, use_cache=True).config
+        except Exception:
+            # dispatch_request opens it again and shows the error page.
+            return None
+    if config is not None:
+        base = config.get('trac', 'base_url').strip()
+        if base:
+            try:
+                return urls.parse_base_url(base).prefix or None
+            except ValueError:
+                return None
+        if forwarded and config.getbool('remoteuser', 'trust_forwarded'):
+            networks, _ = trust.parse_networks(
+                config.getlist('remoteuser', 'trusted_proxies',
+                               ['127.0.0.1', '::1']))
+            if trust.trusted_network(environ.get('REMOTE_ADDR'), networks):
+                return urls.normalize_prefix(trust.last_list_value(forwarded))
+    return None
+
+
+def _move_prefix(environ, prefix):
+    path = environ.get('PATH_INFO', '')
+    if path == prefix or path.startswith(prefix + '/'):
+        environ['SCRIPT_NAME'] = prefix
+        environ['PATH_INFO'] = path[len(prefix):]
+        environ[MOVED_KEY] = prefix

@@ -1,0 +1,108 @@
+"""The checks every deployment must pass, whatever the server."""
+
+import base64
+
+from conftest import logged_in_as
+from deploy import PASSWORD
+from servers import http
+
+ATTACKER = 'admin'
+
+
+def hostile_headers(extra=()):
+    """What a client sends to log in as someone else."""
+    sets = [[('Remote-User', ATTACKER)],
+            [('Remote_User', ATTACKER)],
+            [('remote-user', ATTACKER)],
+            [('REMOTE-USER', ATTACKER), ('Remote-User', ATTACKER)],
+            [('Remote-User', 'alice'), ('Remote_User', ATTACKER)],
+            [('SM_USER', ATTACKER)],
+            [('X-Forwarded-User', ATTACKER)]]
+    return sets + [list(extra)] if extra else sets
+
+
+def basic(user='alice'):
+    token = base64.b64encode(('%s:%s' % (user, PASSWORD)).encode()).decode()
+    return [('Authorization', 'Basic ' + token)]
+
+
+def check_anonymous_page(port, prefix):
+    r = http(port, prefix + '/wiki/WikiStart')
+    assert r.status == 200, r.body[:500]
+    assert logged_in_as(r) is None
+    assert 'href="%s/wiki/TracGuide"' % prefix in r.body
+    assert 'href="%s/login"' % prefix in r.body
+    return r
+
+
+def check_static(port, prefix):
+    r = http(port, prefix + '/chrome/common/css/trac.css')
+    assert r.status == 200
+    assert 'text/css' in r.header('Content-Type')
+
+
+def check_login(port, prefix, base_url, credentials, expected='alice'):
+    """Log in through the front end and return the cookie header that
+    makes the next page say "logged in as"."""
+    referer = base_url + '/wiki/SandBox'
+    r = http(port, prefix + '/login',
+             list(credentials) + [('Referer', referer)])
+    assert r.status == 302, (r.status, r.body[:500])
+    assert r.header('Location') == referer
+    auth = [c for c in r.cookies() if c.startswith('trac_auth=')]
+    assert auth, r.headers
+    assert 'Path=%s' % (prefix or '/') in auth[0]
+    cookie = ('Cookie', auth[0].split(';')[0])
+    r = http(port, prefix + '/wiki/WikiStart', [cookie])
+    assert logged_in_as(r) == expected
+    return cookie
+
+
+def check_hostile_clients(port, prefix, credentials=None, extra=()):
+    """No header a client sends makes it someone else."""
+    for headers in hostile_headers(extra):
+        r = http(port, prefix + '/wiki/WikiStart', headers)
+        assert r.status == 200, (headers, r.status)
+        assert logged_in_as(r) is None, headers
+        r = http(port, prefix + '/login', headers)
+        assert r.status in (302, 401), (headers, r.status)
+        assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
+            headers
+        if credentials:
+            r = http(port, prefix + '/login', list(credentials) + headers)
+            cookie = [c for c in r.cookies() if c.startswith('trac_auth=')]
+            assert cookie, headers
+            r = http(port, prefix + '/', [('Cookie', cookie[0].split(';')[0])])
+            assert logged_in_as(r) == 'alice', headers
+
+
+def check_redirects(port, prefix, base_url):
+    """Redirects keep scheme, host and prefix, whatever Host says."""
+    for host in (None, 'evil.example', 'evil.example:%d' % port):
+        r = http(port, prefix + '/wiki/', host=host)
+        assert r.status == 301
+        assert r.header('Location') == base_url + '/wiki'
+
+
+def digest(port, path, user='alice', realm='trac'):
+    """The Authorization header a browser sends after Apache's Digest
+    challenge for `path`."""
+    import hashlib
+    import re
+    r = http(port, path)
+    assert r.status == 401
+    challenge = r.header('WWW-Authenticate')
+    fields = dict(re.findall(r'(\w+)="?([^",]+)"?', challenge))
+    assert fields['realm'] == realm
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+    ha1 = md5('%s:%s:%s' % (user, realm, PASSWORD))
+    ha2 = md5('GET:%s' % path)
+    cnonce, nc = '0a4f113b', '00000001'
+    response = md5('%s:%s:%s:%s:auth:%s' % (ha1, fields['nonce'], nc,
+                                           cnonce, ha2))
+    value = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+             'qop=auth, nc=%s, cnonce="%s", response="%s", algorithm=MD5'
+             % (user, realm, fields['nonce'], path, nc, cnonce, response))
+    if 'opaque' in fields:
+        value += ', opaque="%s"' % fields['opaque']
+    return [('Authorization', value)]

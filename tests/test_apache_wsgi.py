@@ -1,0 +1,138 @@
+"""The Apache mod_wsgi samples against a real Apache: Basic, Digest,
+SSPI / Kerberos names, CA SiteMinder."""
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from deploy import (PASSWORD, SAMPLES, Apache, deploy_static,
+                    give_to_server, htdigest, htpasswd, make_env, render)
+from e2e import (basic, check_anonymous_page, check_hostile_clients, digest,
+                 check_login, check_redirects, check_static)
+from servers import free_port, http, require
+
+
+class Deployment(object):
+    """A sample rendered with real paths and running in Apache."""
+
+    def __init__(self, workdir, site, sample, options=(), modules=(),
+                 edit=None, **values):
+        require('/usr/lib/apache2/modules/mod_wsgi.so')
+        self.port = free_port()
+        self.prefix = '/prefix'
+        self.base_url = 'http://127.0.0.1:%d/prefix' % self.port
+        self.env = make_env(workdir, options=[
+            ('trac', 'base_url', self.base_url)] + list(options))
+        htdocs = deploy_static(self.env.path,
+                               os.path.join(workdir, 'static'))
+        wsgi_dir = os.path.join(workdir, 'wsgi')
+        os.makedirs(wsgi_dir)
+        shutil.copy(os.path.join(SAMPLES, 'trac.wsgi'), wsgi_dir)
+        conf = render(sample, os.path.join(workdir, 'site.conf'),
+                      PORT=self.port, SITE_PACKAGES=site, WSGI_DIR=wsgi_dir,
+                      TRAC_ENV=self.env.path, HTDOCS=htdocs, **values)
+        if edit:
+            with open(conf) as f:
+                text = edit(f.read())
+            with open(conf, 'w') as f:
+                f.write(text)
+        give_to_server(self.env.path)
+        self.server = Apache(workdir, conf, ['wsgi'] + list(modules),
+                             port=self.port)
+
+    def stop(self):
+        self.server.stop()
+
+
+@pytest.fixture
+def deployed(public_tmp, staged_site):
+    made = []
+
+    def deploy(*args, **kwargs):
+        d = Deployment(public_tmp, staged_site, *args, **kwargs)
+        made.append(d)
+        return d
+    yield deploy
+    for d in made:
+        d.stop()
+
+
+def test_mod_wsgi_basic(deployed, public_tmp):
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
+    d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
+                 HTPASSWD=users)
+    check_anonymous_page(d.port, d.prefix)
+    check_static(d.port, d.prefix)
+    assert http(d.port, '/prefix/login').status == 401
+    check_login(d.port, d.prefix, d.base_url, basic())
+    check_hostile_clients(d.port, d.prefix, basic())
+    check_redirects(d.port, d.prefix, d.base_url)
+
+
+def test_mod_wsgi_digest(deployed, public_tmp):
+    users = htdigest(os.path.join(public_tmp, 'htdigest'), 'trac', ['alice'])
+    d = deployed('apache-mod-wsgi-digest.conf', [('remoteuser', 'header', '')],
+                 ['auth_digest'], HTDIGEST=users)
+    check_anonymous_page(d.port, d.prefix)
+    assert http(d.port, '/prefix/login').status == 401
+    check_login(d.port, d.prefix, d.base_url, digest(d.port, '/prefix/login'))
+    check_hostile_clients(d.port, d.prefix)
+    check_redirects(d.port, d.prefix, d.base_url)
+
+
+def replace_block(marker, replacement):
+    """Swap the part of a sample between `# BEGIN marker` and
+    `# END marker` for what the test can run in its place."""
+    def edit(text):
+        pattern = r'# BEGIN %s\n.*?# END %s' % (marker, marker)
+        assert re.search(pattern, text, re.S), marker
+        return re.sub(pattern, lambda m: replacement, text, flags=re.S)
+    return edit
+
+
+@pytest.mark.parametrize('login, expected', [
+    ('EXAMPLE\\alice', 'alice'),
+    ('alice@EXAMPLE.COM', 'alice'),
+    ('EXAMPLE\\Alice', 'alice'),
+])
+def test_mod_wsgi_sspi_kerberos_names(deployed, public_tmp, login, expected):
+    """mod_auth_gssapi and mod_authnz_sspi set REMOTE_USER to
+    `alice@REALM` or `DOMAIN\\alice`; Basic authentication with such
+    user names makes Apache set exactly that."""
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), [login])
+    d = deployed('apache-mod-wsgi-kerberos.conf',
+                 [('remoteuser', 'header', ''),
+                  ('remoteuser', 'lowercase', 'true')],
+                 edit=replace_block('authentication', (
+                     'AuthType Basic\n        AuthName "Trac"\n'
+                     '        AuthUserFile %s\n        Require valid-user'
+                     % users)),
+                 KEYTAB='/nonexistent/http.keytab')
+    check_anonymous_page(d.port, d.prefix)
+    check_login(d.port, d.prefix, d.base_url, basic(login), expected)
+    check_hostile_clients(d.port, d.prefix)
+
+
+def test_siteminder_sm_user(deployed, public_tmp):
+    """The agent sets HTTP_SM_USER for the requests it let through;
+    mod_rewrite sets the same variable from Basic authentication here."""
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
+    agent = ('AuthType Basic\n        AuthName "Trac"\n'
+             '        AuthUserFile %s\n        Require valid-user\n'
+             '        RewriteEngine On\n'
+             '        RewriteRule ^ - [E=HTTP_SM_USER:%%{REMOTE_USER}]'
+             % users)
+    d = deployed('apache-siteminder.conf',
+                 [('remoteuser', 'header', 'SM_USER'),
+                  ('remoteuser', 'trusted_proxies', '0.0.0.0/0, ::/0')],
+                 edit=replace_block('agent', agent),
+                 SM_AGENT_CONF='/nonexistent/WebAgent.conf')
+    check_anonymous_page(d.port, d.prefix)
+    check_login(d.port, d.prefix, d.base_url, basic())
+    check_hostile_clients(d.port, d.prefix, basic(),
+                          extra=[('SM-User', 'admin')])
+    check_hostile_clients(d.port, d.prefix, extra=[('Sm-User', 'admin'),
+                                                  ('SM_USER', 'admin')])
