@@ -1,0 +1,100 @@
+"""nginx -> gunicorn samples against the real servers: one project and
+several, started the way trac-gunicorn.service starts gunicorn."""
+
+import configparser
+import os
+import shlex
+import sys
+
+import pytest
+
+from deploy import (Nginx, deploy_static, htpasswd, make_env, public_dir,
+                    render)
+from e2e import (basic, check_anonymous_page, check_hostile_clients,
+                 check_login, check_redirects, check_static)
+from servers import Server, free_port, http, python_env
+
+
+def start_gunicorn_service(workdir, site, backend_port, trac_env='',
+                           parent_dir=''):
+    """Render gunicorn.conf.py and trac-gunicorn.service, and run the
+    unit's ExecStart as systemd would."""
+    render('gunicorn.conf.py', os.path.join(workdir, 'gunicorn.conf.py'),
+           BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
+           TRAC_ENV_PARENT_DIR=parent_dir)
+    unit = render('trac-gunicorn.service',
+                  os.path.join(workdir, 'trac-gunicorn.service'),
+                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    parser.read(unit)
+    argv = shlex.split(parser.get('Service', 'ExecStart'))
+    assert parser.get('Service', 'User') == 'trac'
+    return Server(argv, backend_port, os.path.join(workdir, 'gunicorn.out'),
+                  env=python_env(site), cwd=workdir)
+
+
+@pytest.fixture
+def servers():
+    started = []
+    yield started
+    for server in reversed(started):
+        server.stop()
+
+
+def test_nginx_gunicorn_one_project(public_tmp, plugin_site, servers):
+    port, backend = free_port(), free_port()
+    base_url = 'http://127.0.0.1:%d/prefix' % port
+    env = make_env(public_tmp, options=[('trac', 'base_url', base_url)])
+    htdocs = deploy_static(env.path, os.path.join(public_tmp, 'static'))
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
+    servers.append(start_gunicorn_service(public_tmp, plugin_site, backend,
+                                          trac_env=env.path))
+    conf = render('nginx-gunicorn.conf', os.path.join(public_tmp, 'site.conf'),
+                  PORT=port, BACKEND_PORT=backend, HTDOCS=htdocs,
+                  HTPASSWD=users)
+    servers.append(Nginx(public_tmp, conf, port))
+    check_anonymous_page(port, '/prefix')
+    check_static(port, '/prefix')
+    assert http(port, '/prefix/login').status == 401
+    check_login(port, '/prefix', base_url, basic())
+    check_hostile_clients(port, '/prefix', basic())
+    check_redirects(port, '/prefix', base_url)
+    r = http(port, '/prefix')
+    assert r.status == 301 and r.header('Location').endswith('/prefix/')
+
+
+def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
+    port, backend = free_port(), free_port()
+    parent = os.path.join(public_tmp, 'projects')
+    os.makedirs(parent)
+    envs = {}
+    for name in ('alpha', 'beta'):
+        envs[name] = make_env(parent, name, options=[
+            ('trac', 'base_url',
+             'http://127.0.0.1:%d/prefix/%s' % (port, name))])
+    htdocs = deploy_static(envs['alpha'].path,
+                           os.path.join(public_tmp, 'static'))
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
+    servers.append(start_gunicorn_service(public_tmp, plugin_site, backend,
+                                          parent_dir=parent))
+    conf = render('nginx-gunicorn-multi.conf',
+                  os.path.join(public_tmp, 'site.conf'), PORT=port,
+                  BACKEND_PORT=backend, HTDOCS=htdocs, HTPASSWD=users)
+    servers.append(Nginx(public_tmp, conf, port))
+    index = http(port, '/prefix/')
+    assert index.status == 200
+    cookies = {}
+    for name in envs:
+        prefix = '/prefix/' + name
+        base_url = 'http://127.0.0.1:%d%s' % (port, prefix)
+        assert 'href="%s' % prefix in index.body
+        check_anonymous_page(port, prefix)
+        check_static(port, prefix)
+        assert http(port, prefix + '/login').status == 401
+        cookies[name] = check_login(port, prefix, base_url, basic())
+        check_hostile_clients(port, prefix, basic())
+        check_redirects(port, prefix, base_url)
+    # A project's login is its own.
+    r = http(port, '/prefix/beta/wiki/WikiStart', [cookies['alpha']])
+    assert 'logged in as' not in r.body
