@@ -3,16 +3,19 @@ several, started the way trac-gunicorn.service starts gunicorn."""
 
 import configparser
 import os
+import re
 import shlex
+import shutil
+import subprocess
 import sys
 
 import pytest
 
-from deploy import (Nginx, deploy_static, htpasswd, make_env, public_dir,
+from deploy import (PASSWORD, Nginx, deploy_static, htpasswd, make_env,
                     render)
 from e2e import (basic, check_anonymous_page, check_hostile_clients,
                  check_login, check_redirects, check_static)
-from servers import Server, free_port, http, python_env
+from servers import Server, free_port, http, python_env, require
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
@@ -42,7 +45,9 @@ def servers():
         server.stop()
 
 
-def test_nginx_gunicorn_one_project(public_tmp, plugin_site, servers):
+@pytest.fixture
+def one_project(public_tmp, plugin_site, servers):
+    """nginx-gunicorn.conf with gunicorn behind it; (port, base_url)."""
     port, backend = free_port(), free_port()
     base_url = 'http://127.0.0.1:%d/prefix' % port
     env = make_env(public_tmp, options=[('trac', 'base_url', base_url)])
@@ -54,6 +59,11 @@ def test_nginx_gunicorn_one_project(public_tmp, plugin_site, servers):
                   PORT=port, BACKEND_PORT=backend, HTDOCS=htdocs,
                   HTPASSWD=users)
     servers.append(Nginx(public_tmp, conf, port))
+    return port, base_url
+
+
+def test_nginx_gunicorn_one_project(one_project):
+    port, base_url = one_project
     check_anonymous_page(port, '/prefix')
     check_static(port, '/prefix')
     assert http(port, '/prefix/login').status == 401
@@ -62,6 +72,33 @@ def test_nginx_gunicorn_one_project(public_tmp, plugin_site, servers):
     check_redirects(port, '/prefix', base_url)
     r = http(port, '/prefix')
     assert r.status == 301 and r.header('Location').endswith('/prefix/')
+
+
+def test_chromium_logs_in_through_nginx(one_project, tmp_path):
+    """A real browser: Basic authentication on /login, the redirect back,
+    the trac_auth cookie, and the page it renders."""
+    port, base_url = one_project
+    chromium = find_chromium()
+    url = 'http://alice:%s@127.0.0.1:%d/prefix/login' % (PASSWORD, port)
+    out = subprocess.run(
+        [chromium, '--headless', '--no-sandbox', '--disable-gpu',
+         '--disable-quic', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync',
+         '--user-data-dir=%s' % (tmp_path / 'profile'),
+         '--virtual-time-budget=5000', '--dump-dom', url],
+        capture_output=True, text=True, timeout=120)
+    dom = out.stdout
+    assert re.search(r'logged in as\s*<span class="trac-author-user">'
+                     r'alice</span>', dom), (out.stderr[-2000:], dom[:2000])
+    assert 'href="/prefix/wiki/TracGuide"' in dom
+
+
+def find_chromium():
+    for name in ('chromium', 'chromium-browser', 'google-chrome'):
+        path = shutil.which(name)
+        if path:
+            return path
+    require('chromium')
 
 
 def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
