@@ -58,7 +58,7 @@ Why: {os.path.join(env_path, 'log', 'trac.log')}
     os.execve(os.path.join(bindir, 'gunicorn'), [
         'gunicorn', '--bind', '127.0.0.1:%d' % args.port, '--workers', '2',
         '--chdir', env_path, '--access-logfile', '-',
-        'trac.web.main:dispatch_request'], environ)
+        'remoteuserauth.wsgi:application'], environ)
 
 
 if __name__ == '__main__':

@@ -14,6 +14,8 @@ have htpasswd || need+=(apache2-utils)
 have chromium || need+=(chromium)
 have /usr/lib/postgresql || need+=(postgresql)
 have curl || need+=(curl)
+have /usr/sbin/slapd || need+=(slapd)
+have ldapadd || need+=(ldap-utils)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -25,6 +27,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 # The packages start their services; the tests run their own on high ports.
-for svc in nginx apache2 postgresql; do
+for svc in nginx apache2 postgresql slapd; do
     service "$svc" stop >/dev/null 2>&1 || true
 done
