@@ -125,7 +125,7 @@ class TracEnv(object):
 
     def request(self, path='/', method='GET', headers=(), peer='127.0.0.1',
                 remote_user=None, script_name='', host='backend:8000',
-                scheme='http', body=b'', environ=None):
+                scheme='http', body=b'', environ=None, app=None):
         """One request through dispatch_request; `headers` as (name,
         value) pairs, named the way a client writes them."""
         path, _, query = path.partition('?')
@@ -165,7 +165,7 @@ class TracEnv(object):
             started['headers'] = response_headers
             return written.append
 
-        chunks = dispatch_request(env, start_response)
+        chunks = (app or dispatch_request)(env, start_response)
         try:
             written.extend(chunks)
         finally:
