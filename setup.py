@@ -33,6 +33,8 @@ setup(
         'trac.plugins': [
             'remoteuserauth.auth = remoteuserauth.auth',
             'remoteuserauth.publicurl = remoteuserauth.publicurl',
+            'remoteuserauth.groupsync = remoteuserauth.groupsync',
+            'remoteuserauth.admin = remoteuserauth.admin',
         ],
     },
     classifiers=[

@@ -86,7 +86,7 @@ def decide(environ, settings, groups=()):
                         str(network) if network else None, value,
                         tuple(notes))
 
-    header_value = None
+    header_value = nobody = None
     if settings.header_key:
         header_value = environ.get(settings.header_key) or None
     if header_value is not None:
@@ -100,14 +100,16 @@ def decide(environ, settings, groups=()):
                          "carry [remoteuser] secret"
                          % (settings.header, peer, settings.secret_header))
         else:
-            decision = verdict(header_value, HEADER)
-            if decision.name or decision.veto:
-                return decision
-            notes.append("header %s from %s: %s"
-                         % (settings.header, peer, decision.reason))
+            nobody = verdict(header_value, HEADER)
+            if nobody.name or nobody.veto:
+                return nobody
 
     server_value = environ.get('REMOTE_USER')
     if server_value:
         return verdict(server_value, SERVER)
+    if nobody is not None:
+        # The proxy says nobody logged in: Trac's own login may still
+        # know the browser.
+        return nobody
     return Decision(None, None, False, None, None, peer,
                     str(network) if network else None, None, tuple(notes))

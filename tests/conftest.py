@@ -19,11 +19,13 @@ if ROOT not in sys.path:
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from trac.env import Environment  # noqa: E402
+from trac.env import Environment, open_environment  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
 
 import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
 import remoteuserauth.publicurl  # noqa: E402,F401
+import remoteuserauth.groupsync  # noqa: E402,F401
+import remoteuserauth.admin  # noqa: E402,F401
 
 Response = namedtuple('Response', 'status headers body environ')
 
@@ -81,22 +83,22 @@ class TracEnv(object):
             parser.write(f)
 
     def env(self):
-        return Environment(self.path)
+        """The environment as the requests see it (Trac's cache): a
+        second instance would share, and on shutdown remove, its log
+        handler."""
+        return open_environment(self.path, use_cache=True)
 
     def configure(self, section, **values):
-        """Change trac.ini; the next request reloads the environment."""
-        env = Environment(self.path)
+        """Change trac.ini, as an administrator would."""
+        env = self.env()
         for name, value in values.items():
             env.config.set(section, name, value)
         env.config.save()
-        env.shutdown()
-        # Trac notices the change by the file's modification time.
-        stamp = time.time() + 2
-        os.utime(os.path.join(self.path, 'conf', 'trac.ini'), (stamp, stamp))
 
     def admin(self, *args):
         from trac.admin.console import TracAdmin
-        admin = TracAdmin(self.path)
+        admin = TracAdmin()
+        admin.env_set(self.path, self.env())
         out = io.StringIO()
         saved = sys.stdout
         sys.stdout = out
@@ -108,11 +110,7 @@ class TracEnv(object):
         return out.getvalue()
 
     def db(self, sql, params=()):
-        env = Environment(self.path)
-        try:
-            return env.db_query(sql, params)
-        finally:
-            env.shutdown()
+        return self.env().db_query(sql, params)
 
     def log(self):
         """The log written since the last call."""

@@ -56,7 +56,6 @@ def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
     trac = env.env()
     trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
                         "VALUES ('b0b', 'bob', '127.0.0.1', 2000000000)")
-    trac.shutdown()
     assert 'logged in as' in http(port, '/prefix/',
                                   [('Cookie', 'trac_auth=b0b')]).body
     r = http(port, '/prefix/login', basic('alice') +

@@ -23,7 +23,6 @@ def stale_cookie(trac_env, name='bob'):
     env.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
                        "VALUES (%s, %s, %s, %s)",
                        (cookie, name, '127.0.0.1', int(time.time())))
-    env.shutdown()
     return ('Cookie', 'trac_auth=' + cookie)
 
 
@@ -316,7 +315,6 @@ def test_option_docs_are_written_for_the_tracini_page(trac_env):
     env = trac_env.env()
     assert env.config.get('remoteuser', 'trusted_proxies') == \
         '127.0.0.1,::1'
-    env.shutdown()
 
 
 ORDER_SCRIPT = r'''

@@ -30,7 +30,6 @@ def add_cookie(env, name):
     trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
                         "VALUES (%s, %s, %s, %s)",
                         ('feed' + name, name, '127.0.0.1', int(time.time())))
-    trac.shutdown()
     return ('Cookie', 'trac_auth=feed' + name)
 
 
@@ -155,3 +154,22 @@ def test_tracd_forwarded_proto_from_untrusted_peer_is_undone(tracd):
     r = http(server.port, '/prefix/wiki/', [('X-Forwarded-Proto', 'https')])
     assert r.header('Location') == \
         'https://127.0.0.1:%d/prefix/wiki' % server.port
+
+
+def test_tracd_about_page_lists_the_plugin(tmp_path, plugin_site):
+    env = TracEnv(str(tmp_path / 'env'))
+    env.admin('permission add alice TRAC_ADMIN')
+    server = start_tracd(env, plugin_site, base_path='')
+    try:
+        r = http(server.port, '/about', [('Remote-User', 'alice')])
+        from remoteuserauth import __version__
+        assert re.search(r'<th>TracRemoteUserAuth</th>\s*<td>%s</td>'
+                         % re.escape(__version__), r.body)
+        # Installed Plugins: name, version, where pip put it.
+        plugins = r.body[r.body.index('<div id="plugins">'):]
+        assert re.search(r'<th>\s*TracRemoteUserAuth\s*</th>\s*<td>%s</td>'
+                         r'\s*<td class="file">\s*%s' % (
+                             re.escape(__version__), re.escape(plugin_site)),
+                         plugins)
+    finally:
+        server.stop()

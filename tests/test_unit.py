@@ -81,7 +81,6 @@ def test_trac_ini_sample(trac_env):
     env = trac_env.env()
     assert RemoteUserAuthenticator(env).settings().problems == ()
     assert PublicURLFilter(env).configured_base().prefix == '/prefix'
-    env.shutdown()
     r = trac_env.request('/wiki/WikiStart', headers=[('Remote-User', 'alice')])
     assert r.status == 200 and logged_in_as(r) == 'alice'
     assert 'href="/prefix/wiki/TracGuide"' in r.body

@@ -1,0 +1,189 @@
+"""Diagnostics for administrators: `trac-admin ENV remoteuser check` and
+the "Remote user" admin panel, both running the very decision a request
+runs; and the plugin's line on the About page."""
+
+import pkg_resources
+
+from trac.admin.api import (AdminCommandError, IAdminCommandProvider,
+                            IAdminPanelProvider)
+from trac.core import Component, implements
+from trac.util.translation import _
+from trac.env import ISystemInfoProvider
+from trac.web.chrome import ITemplateProvider
+
+from remoteuserauth import __version__, diagnostics, trust
+from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.groupsync import GroupSynchronizer
+from remoteuserauth.publicurl import PublicURLFilter
+
+_HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
+                   'groups_header')
+_SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
+                  'strip_domain', 'lowercase', 'name_header', 'email_header',
+                  'groups_header', 'sync_groups', 'logout_url',
+                  'trust_forwarded', 'log_interval')
+
+
+class RemoteUserAdmin(Component):
+    """Shows administrators why a request is, or is not, logged in."""
+
+    implements(IAdminCommandProvider, IAdminPanelProvider,
+               ISystemInfoProvider, ITemplateProvider)
+
+    # IAdminCommandProvider methods
+
+    def get_admin_commands(self):
+        yield ('remoteuser check', '<peer> <value> [<header>=<value>...]',
+               """Show who a request would be logged in as
+
+               Runs the decision a request runs, for a request from the
+               address <peer> carrying <value> in [remoteuser] header (or
+               in REMOTE_USER when no header is configured). Further
+               <header>=<value> arguments add headers, e.g. the secret
+               header; REMOTE_USER=<name> sets the server's variable.
+               The last line is "accepted: NAME" or "refused: REASON".
+               """,
+               self._complete_check, self._do_check)
+
+    # IAdminPanelProvider methods
+
+    def get_admin_panels(self, req):
+        if 'TRAC_ADMIN' in req.perm('admin', 'general/remoteuser'):
+            yield ('general', _("General"), 'remoteuser', "Remote User")
+
+    def render_admin_panel(self, req, category, page, path_info):
+        req.perm('admin', 'general/remoteuser').require('TRAC_ADMIN')
+        auth = RemoteUserAuthenticator(self.env)
+        settings = auth.settings()
+        decision = auth.decision(req)
+        received = []
+        for option in _HEADER_OPTIONS:
+            name = self.config.get('remoteuser', option)
+            if not name.strip():
+                continue
+            try:
+                value = req.environ.get(trust.environ_key(name))
+            except ValueError:
+                value = None
+            if option == 'secret_header' and value is not None:
+                value = _("(matches [remoteuser] secret)") \
+                    if trust.secret_matches(settings.secret, value) \
+                    else _("(does not match [remoteuser] secret)")
+            received.append({'option': option, 'header': name,
+                             'value': value})
+        public = PublicURLFilter(self.env)
+        data = {
+            'options': [{'name': name, 'value': self._shown(name)}
+                        for name in _SHOWN_OPTIONS],
+            'peer': decision.peer,
+            'trusted': bool(decision.network),
+            'trust': diagnostics.trust_explanation(decision, settings),
+            'received': received,
+            'remote_user': decision.received
+            if decision.source == 'server' else None,
+            'verdict': diagnostics.verdict_line(decision),
+            'accepted': bool(decision.name),
+            'notes': decision.notes,
+            'warnings': self.warnings(),
+            'base_url': self.config.get('trac', 'base_url'),
+            'public_url': req.abs_href(),
+            'version': __version__,
+        }
+        if not public.configured_base():
+            data['warnings'].append(
+                "[trac] base_url is not set: redirects and links follow the "
+                "Host header the backend receives")
+        return 'remoteuser_admin.html', data
+
+    # ISystemInfoProvider methods
+
+    def get_system_info(self):
+        yield 'TracRemoteUserAuth', __version__
+
+    # ITemplateProvider methods
+
+    def get_htdocs_dirs(self):
+        return []
+
+    def get_templates_dirs(self):
+        return [pkg_resources.resource_filename('remoteuserauth',
+                                                'templates')]
+
+    # Public API
+
+    def warnings(self):
+        settings = RemoteUserAuthenticator(self.env).settings()
+        warnings = diagnostics.risky_settings(settings)
+        managed = GroupSynchronizer(self.env).managed_groups()
+        if self.config.get('remoteuser', 'groups_header').strip() and \
+                not managed:
+            warnings.append("[remoteuser] groups_header is set but "
+                            "sync_groups names no group: nothing is synced")
+        return warnings
+
+    def check(self, peer, value, extra=()):
+        """Lines explaining the decision for a request from `peer` with
+        `value` in the configured header and the `extra` (name, value)
+        headers; the last is the verdict."""
+        auth = RemoteUserAuthenticator(self.env)
+        settings = auth.settings()
+        environ = {'REMOTE_ADDR': peer}
+        lines = []
+        if settings.header_key:
+            environ[settings.header_key] = _as_server_passes_it(value)
+            lines.append("header %s: %r" % (settings.header, value))
+        else:
+            environ['REMOTE_USER'] = value
+            lines.append("[remoteuser] header is empty: %r checked as "
+                         "REMOTE_USER" % value)
+        for name, extra_value in extra:
+            if name == 'REMOTE_USER':
+                environ['REMOTE_USER'] = extra_value
+            else:
+                environ[trust.environ_key(name)] = \
+                    _as_server_passes_it(extra_value)
+            lines.append("%s: %r" % (name, extra_value))
+        decision = auth.decide(environ)
+        lines.append("peer " + diagnostics.trust_explanation(decision,
+                                                             settings))
+        lines.extend("warning: " + w for w in self.warnings())
+        lines.extend("note: " + note for note in decision.notes)
+        lines.append(diagnostics.verdict_line(decision))
+        return lines
+
+    # Internal methods
+
+    def _shown(self, name):
+        value = self.config.get('remoteuser', name)
+        if name == 'secret' and value:
+            return _("(set, not shown)")
+        return value
+
+    def _complete_check(self, args):
+        if len(args) == 1:
+            return [str(n.network_address) for n in
+                    RemoteUserAuthenticator(self.env).settings().networks]
+        if len(args) == 2:
+            return []
+        names = [self.config.get('remoteuser', option)
+                 for option in _HEADER_OPTIONS[1:]] + ['REMOTE_USER']
+        return [name + '=' for name in names if name.strip()]
+
+    def _do_check(self, peer, value, *extra):
+        pairs = []
+        for arg in extra:
+            name, eq, extra_value = arg.partition('=')
+            if not eq or not name:
+                raise AdminCommandError(
+                    "%r is not <header>=<value>" % arg, show_usage=True)
+            pairs.append((name, extra_value))
+        for line in self.check(peer, value, pairs):
+            print(line)
+
+
+def _as_server_passes_it(value):
+    """Header values reach WSGI applications latin-1 decoded (PEP 3333)."""
+    try:
+        return value.encode('utf-8').decode('latin-1')
+    except UnicodeEncodeError:
+        return value
