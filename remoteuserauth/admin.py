@@ -147,7 +147,10 @@ class RemoteUserAdmin(Component):
         lines.append("peer " + diagnostics.trust_explanation(decision,
                                                              settings))
         lines.extend("warning: " + w for w in self.warnings())
-        lines.extend("note: " + note for note in decision.notes)
+        # Without a rule, the verdict repeats the last note.
+        notes = decision.notes if decision.name or decision.rule \
+            else decision.notes[:-1]
+        lines.extend("note: " + note for note in notes)
         lines.append(diagnostics.verdict_line(decision))
         return lines
 
