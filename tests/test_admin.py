@@ -90,8 +90,8 @@ def test_check_completion(make_env):
     console.env_set(env.path, env.env())
     assert [c.strip() for c in console.complete_line('', 'remoteuser ')] \
         == ['check']
-    assert [c.strip() for c in
-            console.complete_line('', 'remoteuser check ')] == \
+    assert sorted(c.strip() for c in
+                  console.complete_line('', 'remoteuser check ')) == \
         ['10.0.0.0', '::1']
 
 
@@ -117,8 +117,10 @@ def test_panel_for_trusted_request(admin_env):
     assert '<code>Root User</code>' in r.body
     assert 'trusts every address' in r.body
     assert '[trac] base_url is not set' in r.body
-    assert re.search(r'<code>trusted_proxies</code></td>\s*<td><code>'
+    assert re.search(r'<code>trusted_proxies</code></td>\s*<td>\s*<code>'
                      r'127.0.0.1, 0.0.0.0/0', r.body)
+    assert re.search(r'<code>logout_url</code></td>\s*<td>\s*'
+                     r'<em>\(empty\)</em>', r.body)
     # Linked from /admin like Trac's own panels.
     r = admin_env.request('/admin', headers=[('Remote-User', 'root')])
     assert 'href="/admin/general/remoteuser"' in r.body
