@@ -9,13 +9,16 @@ and refused when dangerous (see `remoteuserauth.names`).
 
 import re
 
-from trac.config import BoolOption, IntOption, ListOption, Option
+from trac.config import (BoolOption, ConfigurationError, IntOption,
+                         ListOption, Option)
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
 from trac.util import as_bool
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
+from trac.util.text import exception_to_unicode
 from trac.web.chrome import add_warning
+from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
 from remoteuserauth import names, trust, urls
@@ -106,7 +109,13 @@ class RemoteUserAuthenticator(Component):
         """)
 
     def __init__(self):
-        self._throttle = LogThrottle(max(self.log_interval, 0))
+        try:
+            interval = max(self.log_interval, 0)
+        except ConfigurationError as e:
+            self.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
+                           "%s; 300 seconds are used", e)
+            interval = 300
+        self._throttle = LogThrottle(interval)
         self._settings_cache = (None, None)
         self._groups_cache = (None, frozenset())
 
@@ -224,6 +233,7 @@ class RemoteUserAuthenticator(Component):
                 decision.reason)
 
     def _sync_profile(self, req):
+        changes = {}
         for option, key, clean in (('name_header', 'name',
                                     names.clean_profile_value),
                                    ('email_header', 'email',
@@ -245,9 +255,29 @@ class RemoteUserAuthenticator(Component):
                     "TracRemoteUserAuth: ignored the %s of %s in header %s: "
                     "not a usable value", key, req.authname, header)
             elif req.session.get(key) != value:
-                self.log.info("TracRemoteUserAuth: %s of %s set to %r",
-                              key, req.authname, value)
-                req.session[key] = value
+                changes[key] = value
+        if not changes:
+            return
+        if req.session.last_visit:
+            # Written here first, so that a busy database costs the update
+            # (the next request tries again) and never the page.
+            try:
+                session = DetachedSession(self.env, req.authname)
+                session.update(changes)
+                session.save()
+            except Exception as e:
+                self._throttle.log(
+                    self.log.warning, ('profile', req.authname),
+                    "TracRemoteUserAuth: profile of %s not updated (%s); it "
+                    "is retried on the next request", req.authname,
+                    exception_to_unicode(e))
+                return
+        # This request shows the new values, and Trac's own save of the
+        # session (the only one on a first visit) keeps them.
+        req.session.update(changes)
+        for key, value in sorted(changes.items()):
+            self.log.info("TracRemoteUserAuth: %s of %s set to %r",
+                          key, req.authname, value)
 
     def _check_login(self, req, decision):
         """`/login` with no name from the front end would end in Trac's
