@@ -88,13 +88,11 @@ def has_forbidden_character(text):
 def strip_domain_part(name):
     r"""``DOMAIN\user`` -> ``user``, ``user@REALM`` -> ``user``.
 
-    The last backslash and the last ``@`` decide, so that
-    ``DOMAIN\first.last@REALM`` becomes ``first.last``.
+    What follows the last backslash and precedes the first ``@`` is
+    kept, so that ``DOMAIN\first.last@REALM`` becomes ``first.last``
+    and no separator is left in the name.
     """
-    name = name.rpartition('\\')[2]
-    if '@' in name:
-        name = name.rpartition('@')[0]
-    return name
+    return name.rpartition('\\')[2].partition('@')[0]
 
 
 def clean_name(value, strip_domain=True, lowercase=False, groups=()):
