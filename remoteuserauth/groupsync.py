@@ -3,7 +3,7 @@ lists, for the groups the administrator chose."""
 
 from trac.config import ListOption, Option
 from trac.core import Component, implements
-from trac.perm import PermissionSystem
+from trac.perm import PermissionExistsError, PermissionSystem
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 
@@ -83,17 +83,24 @@ class GroupSynchronizer(Component):
         to_add, to_remove = groups.plan(user, listed, managed,
                                         perm.get_all_permissions())
         try:
+            # One transaction per change, whose first statement takes the
+            # database lock before Trac's permission cache takes its thread
+            # lock to invalidate, and which invalidates once: the order
+            # Trac's own session save uses. Otherwise two threads of one
+            # process wait for each other (until SQLite's busy timeout;
+            # for ever on PostgreSQL's row locks).
             for group in to_add:
-                perm.grant_permission(user, group)
-                self.log.info("TracRemoteUserAuth: added %s to group %s "
-                              "(listed in %s)", user, group, header)
+                with self.env.db_transaction:
+                    perm.grant_permission(user, group)
             for group in to_remove:
-                perm.revoke_permission(user, group)
-                self.log.info("TracRemoteUserAuth: removed %s from group %s "
-                              "(no longer listed in %s)", user, group, header)
+                with self.env.db_transaction:
+                    perm.revoke_permission(user, group)
+        except PermissionExistsError:
+            self.log.debug("TracRemoteUserAuth: groups of %s were synced by "
+                           "a concurrent request", user)
+            return [], []
         except Exception as e:
-            # Another request of the same user may have won the race, or
-            # the database is busy: the page is served all the same, and
+            # The database is busy: the page is served all the same, and
             # the next request compares again.
             self._throttle.log(
                 self.log.warning, ('sync', user),
@@ -101,4 +108,10 @@ class GroupSynchronizer(Component):
                 "is retried on the next request", user,
                 exception_to_unicode(e))
             return [], []
+        for group in to_add:
+            self.log.info("TracRemoteUserAuth: added %s to group %s (listed "
+                          "in %s)", user, group, header)
+        for group in to_remove:
+            self.log.info("TracRemoteUserAuth: removed %s from group %s (no "
+                          "longer listed in %s)", user, group, header)
         return to_add, to_remove

@@ -53,5 +53,6 @@ class LogThrottle(object):
         if suppressed:
             message += " (%d similar messages suppressed)"
             args += (suppressed,)
-        logfunc(message, *args)
+        # stacklevel: the log names the caller's module, not this one.
+        logfunc(message, *args, stacklevel=2)
         return True

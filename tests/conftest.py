@@ -47,7 +47,7 @@ def cookies(response):
 
 def logged_in_as(response):
     """The name the page says the user is logged in as, or None."""
-    match = re.search(r'logged in as\s*(?:<[^>]*>\s*)*([^<\s]+)',
+    match = re.search(r'logged in as\s*(?:<[^>]*>\s*)*([^<]+?)\s*<',
                       response.body)
     return match.group(1) if match else None
 
@@ -217,3 +217,12 @@ def public_tmp():
     path = public_dir('ruatest-')
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope='session')
+def postgresql():
+    """A PostgreSQL server on loopback for the whole session."""
+    from pg import PostgreSQL
+    server = PostgreSQL()
+    yield server
+    server.stop()
