@@ -151,7 +151,7 @@ class RemoteUserAuthenticator(Component):
         """The current `decision.Settings`; problems are logged."""
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
-                     'strip_domain', 'lowercase'))
+                     'strip_domain', 'lowercase', 'trust_forwarded'))
         key, settings = self._settings_cache
         if key == raw:
             return settings

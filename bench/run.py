@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""What TracRemoteUserAuth costs, measured against baselines in the same
+run (`make bench`).
+
+1. In-process: the same Trac page through `dispatch_request`, CPU time
+   per request, cases interleaved round by round:
+     plugin      the plugin enabled, user from a trusted Remote-User header
+     remote_user the plugin disabled, user from the server's REMOTE_USER
+     cookie      the plugin disabled, user from Trac's trac_auth cookie
+   Medians and the ratios plugin/remote_user and plugin/cookie.
+2. The decision alone, in microseconds per call.
+3. Through real servers: gunicorn (and nginx in front, when installed)
+   under a load generator of threads on loopback, requests per second,
+   plugin against cookie login, interleaved.
+
+Targets: plugin at most 1% over remote_user, and no slower than cookie.
+Nothing here asserts a time; it prints what it measured.
+"""
+
+import argparse
+import http.client
+import io
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+PAGE = '/wiki/WikiStart'
+
+
+def make_env(path, plugin):
+    from trac.env import Environment
+    env = Environment(path, create=True, options=[
+        ('components', 'remoteuserauth.*',
+         'enabled' if plugin else 'disabled'),
+        ('logging', 'log_type', 'none')])
+    env.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+                       "VALUES ('b3nch', 'alice', '127.0.0.1', %s)",
+                       (int(time.time()),))
+    env.shutdown()
+    return path
+
+
+def environ(env_path, **extra):
+    base = {
+        'REQUEST_METHOD': 'GET', 'SCRIPT_NAME': '', 'PATH_INFO': PAGE,
+        'QUERY_STRING': '', 'SERVER_NAME': 'localhost', 'SERVER_PORT': '80',
+        'SERVER_PROTOCOL': 'HTTP/1.1', 'REMOTE_ADDR': '127.0.0.1',
+        'HTTP_HOST': 'localhost', 'wsgi.url_scheme': 'http',
+        'wsgi.errors': sys.stderr, 'wsgi.run_once': False,
+        'wsgi.multithread': False, 'wsgi.multiprocess': False,
+        'wsgi.version': (1, 0), 'trac.env_path': env_path}
+    base.update(extra)
+    return base
+
+
+def one_request(template):
+    from trac.web.main import dispatch_request
+    env = dict(template, **{'wsgi.input': io.BytesIO(b'')})
+    out = []
+    written = []
+
+    def start_response(status, headers, exc_info=None):
+        out.append(status)
+        return written.append
+    written.extend(dispatch_request(env, start_response))
+    body = b''.join(written)
+    assert out[0].startswith('200'), out
+    assert b'logged in as' in body
+    return body
+
+
+def in_process(rounds, batch):
+    import remoteuserauth.auth  # noqa: F401  (registers the components)
+    import remoteuserauth.publicurl  # noqa: F401
+    import remoteuserauth.groupsync  # noqa: F401
+    tmp = tempfile.mkdtemp(prefix='ruabench-')
+    try:
+        plugin = make_env(os.path.join(tmp, 'plugin'), True)
+        plain = make_env(os.path.join(tmp, 'plain'), False)
+        # Every case carries the same form token, as a browser's second
+        # page does; only the way the user is known differs.
+        token = 'trac_form_token=0123456789abcdef01234567'
+        cases = {
+            'plugin': environ(plugin, HTTP_REMOTE_USER='alice',
+                              HTTP_COOKIE=token),
+            'remote_user': environ(plain, REMOTE_USER='alice',
+                                   HTTP_COOKIE=token),
+            'cookie': environ(plain, HTTP_COOKIE='trac_auth=b3nch; ' + token),
+        }
+        for template in cases.values():    # warm up: caches, templates
+            for _ in range(20):
+                one_request(template)
+        samples = {name: [] for name in cases}
+        order = list(cases)
+        for _ in range(rounds):
+            random.shuffle(order)
+            for name in order:
+                start = time.process_time_ns()
+                for _ in range(batch):
+                    one_request(cases[name])
+                samples[name].append((time.process_time_ns() - start) /
+                                     batch / 1e6)
+        return {name: (statistics.median(values),
+                       statistics.quantiles(values, n=4))
+                for name, values in samples.items()}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def decision_cost(calls):
+    from remoteuserauth.decision import decide, make_settings
+    settings = make_settings()
+    env = {'REMOTE_ADDR': '127.0.0.1', 'HTTP_REMOTE_USER': 'EXAMPLE\\alice'}
+    groups = frozenset(['admins', 'developers'])
+    timings = []
+    for _ in range(7):
+        start = time.process_time_ns()
+        for _ in range(calls):
+            decide(env, settings, groups)
+        timings.append((time.process_time_ns() - start) / calls / 1000)
+    return statistics.median(timings)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(('127.0.0.1', port), 1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError('port %d never opened' % port)
+
+
+def load(port, headers, seconds, threads):
+    """Requests per second from `threads` keep-alive clients on loopback,
+    for `seconds` (bounded in time and count)."""
+    stop = time.time() + seconds
+    counts = [0] * threads
+    errors = [0] * threads
+
+    def client(i):
+        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+        while time.time() < stop and counts[i] < 100000:
+            try:
+                conn.request('GET', PAGE, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status == 200:
+                    counts[i] += 1
+                else:
+                    errors[i] += 1
+            except (OSError, http.client.HTTPException):
+                errors[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection('127.0.0.1', port,
+                                                  timeout=30)
+        conn.close()
+    workers = [threading.Thread(target=client, args=(i,))
+               for i in range(threads)]
+    start = time.time()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(counts) / (time.time() - start), sum(errors)
+
+
+NGINX_CONF = """\
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream backend {{ server 127.0.0.1:{backend}; keepalive 16; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Remote-User $http_x_bench_user;
+            proxy_pass http://backend;
+        }}
+    }}
+}}
+"""
+
+
+def through_servers(rounds, seconds, threads):
+    """gunicorn alone and nginx -> gunicorn: plugin vs cookie login."""
+    import remoteuserauth.auth  # noqa: F401
+    tmp = tempfile.mkdtemp(prefix='ruabench-srv-')
+    procs = []
+    try:
+        site = os.path.join(tmp, 'site')
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet',
+                        '--no-deps', '--no-build-isolation', '--target',
+                        site, ROOT], check=True)
+        gunicorn = os.path.join(os.path.dirname(sys.executable), 'gunicorn')
+        ports = {}
+        for name, plugin in (('plugin', True), ('cookie', False)):
+            path = make_env(os.path.join(tmp, name), plugin)
+            port = free_port()
+            env = dict(os.environ, PYTHONPATH=site, TRAC_ENV=path)
+            procs.append(subprocess.Popen(
+                [gunicorn, '--bind', '127.0.0.1:%d' % port, '--workers',
+                 '2', 'remoteuserauth.wsgi:application' if plugin else
+                 'trac.web.main:dispatch_request'], env=env, cwd=tmp,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True))
+            wait_port(port)
+            ports[name] = port
+        setups = {'gunicorn': dict(ports)}
+        nginx = shutil.which('nginx') or (
+            '/usr/sbin/nginx' if os.path.exists('/usr/sbin/nginx') else None)
+        if nginx:
+            fronts = {}
+            for name, backend in ports.items():
+                port = free_port()
+                workdir = os.path.join(tmp, 'nginx-' + name)
+                os.makedirs(workdir)
+                conf = os.path.join(workdir, 'nginx.conf')
+                with open(conf, 'w') as f:
+                    f.write(NGINX_CONF.format(dir=workdir, port=port,
+                                              backend=backend))
+                procs.append(subprocess.Popen(
+                    [nginx, '-c', conf, '-g', 'daemon off;'],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True))
+                wait_port(port)
+                fronts[name] = port
+            setups['nginx+gunicorn'] = fronts
+        headers = {'plugin': {'Remote-User': 'alice',
+                              'X-Bench-User': 'alice'},
+                   'cookie': {'Cookie': 'trac_auth=b3nch'}}
+        results = {}
+        for setup, by_case in setups.items():
+            for name, port in by_case.items():
+                load(port, headers[name], 1, threads)     # warm up
+            rates = {name: [] for name in by_case}
+            failed = 0
+            for _ in range(rounds):
+                for name in random.sample(list(by_case), len(by_case)):
+                    rate, errors = load(by_case[name], headers[name],
+                                        seconds, threads)
+                    rates[name].append(rate)
+                    failed += errors
+            results[setup] = ({n: statistics.median(v)
+                               for n, v in rates.items()}, failed)
+        return results
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return '%s, %d cores, Python %s, %s' % (cpu, os.cpu_count(),
+                                             platform.python_version(),
+                                             platform.system())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='a short run, to check that everything works')
+    parser.add_argument('--no-servers', action='store_true')
+    args = parser.parse_args()
+    rounds, batch = (3, 3) if args.quick else (61, 10)
+    import trac
+    print('TracRemoteUserAuth benchmark, %s' % time.strftime('%Y-%m-%d'))
+    print('machine: %s; Trac %s' % (machine(), trac.__version__))
+    print()
+    results = in_process(rounds, batch)
+    medians = {name: median for name, (median, _) in results.items()}
+    print('In-process, %s, CPU ms per request (median of %d rounds of %d, '
+          'quartiles):' % (PAGE, rounds, batch))
+    for name in ('plugin', 'remote_user', 'cookie'):
+        quartiles = results[name][1]
+        print('  %-12s %8.3f   (%.3f .. %.3f)' % (name, medians[name],
+                                                   quartiles[0], quartiles[2]))
+    print('  ratio plugin/remote_user  %.3f  (target <= 1.010)'
+          % (medians['plugin'] / medians['remote_user']))
+    print('  ratio plugin/cookie       %.3f  (target <= 1.000)'
+          % (medians['plugin'] / medians['cookie']))
+    print()
+    print('Decision alone: %.2f us per call'
+          % decision_cost(2000 if args.quick else 50000))
+    if args.no_servers:
+        return
+    print()
+    seconds, srounds = (1, 1) if args.quick else (5, 3)
+    results = through_servers(srounds, seconds, threads=8)
+    print('Through servers, 8 client threads on loopback, %ds runs, median '
+          'of %d, requests/s:' % (seconds, srounds))
+    for setup, (rates, failed) in results.items():
+        print('  %-15s plugin %7.1f  cookie %7.1f  ratio %.3f  (errors: %d)'
+              % (setup, rates['plugin'], rates['cookie'],
+                 rates['plugin'] / rates['cookie'], failed))
+
+
+if __name__ == '__main__':
+    main()
