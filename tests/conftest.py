@@ -226,3 +226,12 @@ def postgresql():
     server = PostgreSQL()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def servers():
+    """Servers a test starts; stopped, last first, when it ends."""
+    started = []
+    yield started
+    for server in reversed(started):
+        server.stop()

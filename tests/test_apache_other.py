@@ -15,14 +15,6 @@ from e2e import (basic, check_anonymous_page, check_hostile_clients,
 from servers import Server, free_port, http, python_env, require
 
 
-@pytest.fixture
-def servers():
-    started = []
-    yield started
-    for server in reversed(started):
-        server.stop()
-
-
 def sample_command(conf, program):
     """The command line the sample tells the administrator to run."""
     with open(conf) as f:

@@ -38,14 +38,6 @@ def start_gunicorn_service(workdir, site, backend_port, trac_env='',
 
 
 @pytest.fixture
-def servers():
-    started = []
-    yield started
-    for server in reversed(started):
-        server.stop()
-
-
-@pytest.fixture
 def one_project(public_tmp, plugin_site, servers):
     """nginx-gunicorn.conf with gunicorn behind it; (port, base_url)."""
     port, backend = free_port(), free_port()
