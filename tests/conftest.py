@@ -5,7 +5,6 @@ import io
 import os
 import re
 import sys
-import time
 import uuid
 from collections import namedtuple
 from http.cookies import SimpleCookie

@@ -7,7 +7,6 @@ configuration of the test's own (ports, pid file, modules), and include
 the sample the way a site configuration is included on a server.
 """
 
-import glob
 import grp
 import os
 import pwd

@@ -2,13 +2,10 @@
 servers."""
 
 import os
-import re
-import shlex
 import sys
 
-import pytest
 
-from deploy import (SAMPLES, Apache, deploy_static, give_to_server,
+from deploy import (Apache, deploy_static, give_to_server,
                     htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_hostile_clients,
                  check_login, check_redirects, check_static)

@@ -4,11 +4,10 @@ SSPI / Kerberos names, CA SiteMinder."""
 import os
 import re
 import shutil
-import subprocess
 
 import pytest
 
-from deploy import (PASSWORD, SAMPLES, Apache, deploy_static,
+from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_hostile_clients, digest,
                  check_login, check_redirects, check_static)
@@ -136,3 +135,21 @@ def test_siteminder_sm_user(deployed, public_tmp):
                           extra=[('SM-User', 'admin')])
     check_hostile_clients(d.port, d.prefix, extra=[('Sm-User', 'admin'),
                                                   ('SM_USER', 'admin')])
+
+
+def test_mod_wsgi_server_name_beats_stale_cookie(deployed, public_tmp):
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
+    d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
+                 HTPASSWD=users)
+    d.env.env().db_transaction(
+        "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+        "VALUES ('b0bcookie', 'bob', '127.0.0.1', 2000000000)")
+    stale = ('Cookie', 'trac_auth=b0bcookie')
+    assert 'logged in as' in http(d.port, '/prefix/', [stale]).body
+    r = http(d.port, '/prefix/login', basic() + [stale])
+    assert r.status == 302
+    new = [c for c in r.cookies() if c.startswith('trac_auth=')][0]
+    value = new.split(';')[0].split('=', 1)[1]
+    assert value != 'b0bcookie'
+    assert d.env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
+                    (value,)) == [('alice',)]

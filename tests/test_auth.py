@@ -340,7 +340,6 @@ def test_asked_first_whatever_the_import_order(order):
 
 def test_stale_cookie_would_win_if_trac_asked_loginmodule_first(trac_env):
     """The check above matters: with LoginModule first, the cookie wins."""
-    from trac.core import ComponentMeta
     from trac.web.api import IAuthenticator
     from trac.web.auth import LoginModule
     from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first

@@ -2,15 +2,10 @@
 promise."""
 
 import os
-import re
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
-import time
 
-import pytest
 
 from conftest import ROOT
 from servers import free_port, require, wait_for_port

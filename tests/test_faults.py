@@ -3,7 +3,6 @@ page, and what is wrong is logged."""
 
 import os
 import sqlite3
-import time
 
 import pytest
 
@@ -81,7 +80,6 @@ def test_busy_database_during_sync_serves_the_page(locked_db):
     changed = [('Remote-User', 'alice'), ('X-Email', 'new@example.com'),
                ('X-Groups', 'developers')]
     with env.lock():
-        started = time.time()
         r = env.request('/wiki/WikiStart', headers=changed)
         assert r.status == 200
         assert logged_in_as(r) == 'alice'

@@ -2,7 +2,6 @@
 
 import pytest
 
-from conftest import logged_in_as
 
 
 @pytest.fixture

@@ -60,3 +60,18 @@ def test_gunicorn_untrusted_peer_is_anonymous(gunicorn):
              source='127.0.0.2')
     assert r.status == 200
     assert logged_in_as(r) is None
+
+
+def test_gunicorn_front_end_name_beats_stale_cookie(gunicorn):
+    env, server = gunicorn
+    env.env().db_transaction(
+        "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+        "VALUES ('b0bcookie', 'bob', '127.0.0.1', 2000000000)")
+    cookie = ('Cookie', 'trac_auth=b0bcookie')
+    r = http(server.port, '/prefix/wiki/WikiStart',
+             [('SCRIPT_NAME', '/prefix'), cookie])
+    assert logged_in_as(r) == 'bob'
+    for path in ('/prefix/', '/prefix/wiki/WikiStart'):
+        r = http(server.port, path, [('SCRIPT_NAME', '/prefix'),
+                                     ('Remote-User', 'alice'), cookie])
+        assert logged_in_as(r) == 'alice', path

@@ -2,7 +2,6 @@
 both on loopback."""
 
 import os
-import shutil
 import subprocess
 
 import pytest

@@ -3,7 +3,6 @@
 import os
 import re
 
-import pytest
 
 from conftest import logged_in_as, header
 from remoteuserauth.wsgi import MOVED_KEY, application

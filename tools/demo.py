@@ -10,7 +10,6 @@ gunicorn finds it.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 
 
