@@ -166,3 +166,19 @@ def test_system_information_names_the_plugin(trac_env):
     from remoteuserauth import __version__
     assert re.search(r'<th>TracRemoteUserAuth</th>\s*<td>%s</td>'
                      % re.escape(__version__), r.body)
+
+
+@pytest.mark.parametrize('option, value, warning', [
+    ('trusted_proxies', '', 'trusted_proxies is empty'),
+    ('secret', 'x', 'secret_header and secret must be set together'),
+])
+def test_panel_warns_about_risky_settings(make_env, option, value, warning):
+    env = make_env(('remoteuser', option, value))
+    env.admin('permission add root TRAC_ADMIN')
+    r = env.request('/login', remote_user='root')
+    cookie = [v for k, v in r.headers if k == 'Set-Cookie' and
+              v.startswith('trac_auth=')][0].split(';')[0]
+    r = panel(env, headers=[('Cookie', cookie)])
+    assert r.status == 200
+    warnings = r.body[r.body.index('id="remoteuser-warnings"'):]
+    assert warning in warnings[:warnings.index('</div>')]
