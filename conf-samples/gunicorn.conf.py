@@ -9,6 +9,9 @@
 
 # Loopback only: nothing but nginx may reach Trac, or anyone could send
 # the user header themselves. (trusted_proxies in trac.ini says the same.)
+# A Unix socket works as well: bind = 'unix:/run/trac/trac.sock', nginx
+# proxy_pass http://unix:/run/trac/trac.sock; and in trac.ini
+# trusted_proxies = unix (such connections have no address).
 bind = '127.0.0.1:@BACKEND_PORT@'
 
 # The plugin's entry point: no hand-edited trac.wsgi.

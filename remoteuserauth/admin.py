@@ -164,7 +164,7 @@ class RemoteUserAdmin(Component):
 
     def _complete_check(self, args):
         if len(args) == 1:
-            return [str(n.network_address) for n in
+            return [str(getattr(n, 'network_address', n)) for n in
                     RemoteUserAuthenticator(self.env).settings().networks]
         if len(args) == 2:
             return []

@@ -59,6 +59,8 @@ class RemoteUserAuthenticator(Component):
         `127.0.0.1, ::1, 10.0.0.0/24`. Only the direct peer of the
         connection is checked, never `X-Forwarded-For`. An entry that
         does not parse is logged and ignored, so it never widens trust.
+        `unix` trusts connections over a Unix domain socket (gunicorn
+        `bind = unix:/run/trac.sock`), which have no address.
         The default trusts a proxy on the same machine only.
         """)
 
@@ -219,7 +221,8 @@ class RemoteUserAuthenticator(Component):
                                "TracRemoteUserAuth: %s", note)
         if decision.name:
             self.log.debug("TracRemoteUserAuth: %s from %s (%s)",
-                           decision.name, decision.peer, decision.source)
+                           decision.name, trust.describe_peer(decision.peer),
+                           decision.source)
         elif decision.rule:
             where = "header %s" % self.header \
                 if decision.source == decisions.HEADER else "REMOTE_USER"
@@ -228,8 +231,8 @@ class RemoteUserAuthenticator(Component):
             self._throttle.log(
                 level, ('refused', decision.rule, decision.peer, where),
                 "TracRemoteUserAuth: refused the user name in %s from %s: "
-                "%s; the request stays anonymous", where, decision.peer,
-                decision.reason)
+                "%s; the request stays anonymous", where,
+                trust.describe_peer(decision.peer), decision.reason)
 
     def _sync_profile(self, req):
         changes = {}

@@ -93,12 +93,13 @@ def decide(environ, settings, groups=()):
         if network is None:
             notes.append("header %s from %s ignored: the peer is not in "
                          "[remoteuser] trusted_proxies"
-                         % (settings.header, peer or 'an unknown address'))
+                         % (settings.header, trust.describe_peer(peer)))
         elif settings.secret_key and not trust.secret_matches(
                 settings.secret, environ.get(settings.secret_key)):
             notes.append("header %s from %s ignored: header %s does not "
                          "carry [remoteuser] secret"
-                         % (settings.header, peer, settings.secret_header))
+                         % (settings.header, trust.describe_peer(peer),
+                            settings.secret_header))
         else:
             nobody = verdict(header_value, HEADER)
             if nobody.name or nobody.veto:

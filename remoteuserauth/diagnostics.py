@@ -1,7 +1,7 @@
 """Answers to "why am I anonymous?", shared by the check command and the
 admin panel. Nothing here imports Trac."""
 
-from remoteuserauth import names
+from remoteuserauth import names, trust
 from remoteuserauth.decision import HEADER
 
 # What to change, for each reason a name can be refused.
@@ -38,14 +38,15 @@ def verdict_line(decision):
 
 def trust_explanation(decision, settings):
     """Why the peer of `decision` is trusted or not, in one sentence."""
+    peer = trust.describe_peer(decision.peer)
     if decision.network:
         return "%s is trusted: it is in %s of [remoteuser] " \
-               "trusted_proxies" % (decision.peer, decision.network)
+               "trusted_proxies" % (peer, decision.network)
     if not settings.networks:
         return "%s is not trusted: [remoteuser] trusted_proxies lists no " \
-               "usable address" % decision.peer
+               "usable address" % peer
     return "%s is not trusted: it is in none of %s ([remoteuser] " \
-           "trusted_proxies)" % (decision.peer,
+           "trusted_proxies)" % (peer,
                                  ', '.join(str(n) for n in settings.networks))
 
 

@@ -18,11 +18,36 @@ import re
 _TOKEN_RE = re.compile(r"[-0-9A-Za-z!#$%&'*+.^_`|~]+\Z")
 
 
+class UnixSocket(object):
+    """The `unix` entry of ``trusted_proxies``: connections that came over
+    a Unix domain socket, which have no peer address (gunicorn leaves
+    ``REMOTE_ADDR`` empty for them). Only local processes allowed by the
+    socket file's permissions can connect, like a proxy on loopback."""
+
+    version = None
+    prefixlen = None
+
+    def __str__(self):
+        return 'unix'
+
+    __repr__ = __str__
+
+    def __eq__(self, other):
+        return isinstance(other, UnixSocket)
+
+    def __hash__(self):
+        return hash('unix')
+
+
+UNIX_SOCKET = UnixSocket()
+
+
 def parse_networks(entries):
     """Parse addresses and CIDR networks.
 
     :param entries: strings such as ``127.0.0.1``, ``10.0.0.0/8``,
-                    ``::1`` or ``[fd00::]/8``.
+                    ``::1``, ``[fd00::]/8``, or ``unix`` for connections
+                    over a Unix domain socket.
     :return: ``(networks, errors)``: a tuple of `ipaddress` networks (a
              bare address is a /32 or /128) and a list of messages, one
              for each entry that was left out.
@@ -32,6 +57,9 @@ def parse_networks(entries):
     for entry in entries:
         text = entry.strip()
         if not text:
+            continue
+        if text.lower() == 'unix':
+            networks.append(UNIX_SOCKET)
             continue
         candidate = text.replace('[', '').replace(']', '')
         try:
@@ -71,6 +99,8 @@ def parse_address(text):
 def trusted_network(peer, networks):
     """Return the first of `networks` holding the address `peer`, or
     `None` when the peer is not trusted (or is no address at all)."""
+    if peer is not None and (peer == '' or peer.startswith(('/', 'unix:'))):
+        return UNIX_SOCKET if UNIX_SOCKET in networks else None
     address = parse_address(peer)
     if address is None:
         return None
@@ -78,6 +108,15 @@ def trusted_network(peer, networks):
         if address.version == network.version and address in network:
             return network
     return None
+
+
+def describe_peer(peer):
+    """`peer` for a log line: the address, or what its absence means."""
+    if peer is None:
+        return 'an unknown peer'
+    if peer == '' or peer.startswith(('/', 'unix:')):
+        return 'a Unix socket peer'
+    return peer
 
 
 def secret_matches(expected, given):

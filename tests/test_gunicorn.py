@@ -1,12 +1,17 @@
 """A real gunicorn, as the nginx + gunicorn recipe runs it."""
 
+import http.client as httplib
 import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import TracEnv, logged_in_as
-from servers import Server, free_port, http, python_env
+from servers import Reply, Server, free_port, http, python_env
 
 
 def start_gunicorn(env, site, app='trac.web.main:dispatch_request',
@@ -75,3 +80,45 @@ def test_gunicorn_front_end_name_beats_stale_cookie(gunicorn):
         r = http(server.port, path, [('SCRIPT_NAME', '/prefix'),
                                      ('Remote-User', 'alice'), cookie])
         assert logged_in_as(r) == 'alice', path
+
+
+class UnixHTTPConnection(httplib.HTTPConnection):
+    def __init__(self, path):
+        httplib.HTTPConnection.__init__(self, 'localhost', timeout=60)
+        self.unix_path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(self.unix_path)
+
+
+@pytest.mark.parametrize('trusted, expected', [
+    ('127.0.0.1, ::1, unix', 'alice'), ('127.0.0.1, ::1', None)])
+def test_gunicorn_on_a_unix_socket(tmp_path, plugin_site, trusted, expected):
+    env = TracEnv(str(tmp_path / 'env'),
+                  [('remoteuser', 'trusted_proxies', trusted)])
+    sock = str(tmp_path / 'trac.sock')
+    gunicorn = os.path.join(os.path.dirname(sys.executable), 'gunicorn')
+    proc = subprocess.Popen([gunicorn, '--bind', 'unix:' + sock, '--workers',
+                             '1', 'remoteuserauth.wsgi:application'],
+                            env=python_env(plugin_site, TRAC_ENV=env.path),
+                            cwd=env.path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 30
+        while not os.path.exists(sock) and time.time() < deadline:
+            time.sleep(0.1)
+        conn = UnixHTTPConnection(sock)
+        conn.request('GET', '/wiki/WikiStart',
+                     headers={'Remote-User': 'alice'})
+        reply = conn.getresponse()
+        body = reply.read().decode('utf-8')
+        conn.close()
+        assert reply.status == 200
+        assert logged_in_as(Reply(reply.status, [], body)) == expected
+        if expected is None:
+            assert 'from a Unix socket peer ignored' in env.log()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)

@@ -80,3 +80,16 @@ def test_last_list_value():
     assert trust.last_list_value('https') == 'https'
     assert trust.last_list_value(' , ') is None
     assert trust.last_list_value(None) is None
+
+
+def test_unix_socket_peers_are_trusted_only_when_listed():
+    with_unix, errors = trust.parse_networks(['127.0.0.1', 'unix'])
+    assert not errors and str(with_unix[1]) == 'unix'
+    without, _ = trust.parse_networks(['127.0.0.1'])
+    for peer in ('', '/run/trac.sock', 'unix:/run/trac.sock'):
+        assert trust.trusted_network(peer, with_unix) is trust.UNIX_SOCKET
+        assert trust.trusted_network(peer, without) is None
+    assert trust.trusted_network('10.0.0.1', with_unix) is None
+    assert trust.trusted_network(None, with_unix) is None
+    assert trust.describe_peer('') == 'a Unix socket peer'
+    assert trust.describe_peer('10.0.0.1') == '10.0.0.1'
