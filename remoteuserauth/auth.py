@@ -8,6 +8,7 @@ and refused when dangerous (see `remoteuserauth.names`).
 """
 
 import re
+import threading
 
 from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
@@ -25,6 +26,11 @@ from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
 DECISION_KEY = 'remoteuserauth.decision'
+
+#: Held by the plugin's own writes that invalidate Trac's caches (a new
+#: session, profile values, group memberships), so that no two threads
+#: of a process do that at once; see `_store_session`.
+WRITE_LOCK = threading.Lock()
 _LOGOUT_KEY = 'remoteuserauth.logout'
 
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
@@ -133,9 +139,10 @@ class RemoteUserAuthenticator(Component):
 
     def pre_process_request(self, req, handler):
         decision = self.decision(req)
-        if decision.name and decision.network and \
-                req.authname == decision.name:
-            self._sync_profile(req)
+        if decision.name and req.authname == decision.name:
+            changes = self._profile_changes(req) if decision.network else {}
+            if changes or not req.session.last_visit:
+                self._store_session(req, changes)
         if isinstance(handler, LoginModule):
             if re.match(r'/login/?$', req.path_info):
                 self._check_login(req, decision)
@@ -234,7 +241,8 @@ class RemoteUserAuthenticator(Component):
                 "%s; the request stays anonymous", where,
                 trust.describe_peer(decision.peer), decision.reason)
 
-    def _sync_profile(self, req):
+    def _profile_changes(self, req):
+        """The session values the profile headers change."""
         changes = {}
         for option, key, clean in (('name_header', 'name',
                                     names.clean_profile_value),
@@ -258,25 +266,33 @@ class RemoteUserAuthenticator(Component):
                     "not a usable value", key, req.authname, header)
             elif req.session.get(key) != value:
                 changes[key] = value
-        if not changes:
-            return
-        if req.session.last_visit:
-            # Written here first, so that a busy database costs the update
-            # (the next request tries again) and never the page.
-            try:
+        return changes
+
+    def _store_session(self, req, changes):
+        """Store a first visit's session, or the changed profile values,
+        before Trac renders the page.
+
+        Stored here, under `WRITE_LOCK`, rather than by Trac when it
+        answers: Trac's save of a new session invalidates two caches in
+        one transaction, and when threads of one process do that at once
+        on PostgreSQL, each holds what the other waits for (a cache row,
+        the cache's thread lock) for ever. A busy database costs the
+        update, which the next request tries again, never the page.
+        """
+        try:
+            with WRITE_LOCK:
                 session = DetachedSession(self.env, req.authname)
                 session.update(changes)
                 session.save()
-            except Exception as e:
-                self._throttle.log(
-                    self.log.warning, ('profile', req.authname),
-                    "TracRemoteUserAuth: profile of %s not updated (%s); it "
-                    "is retried on the next request", req.authname,
-                    exception_to_unicode(e))
-                return
-        # This request shows the new values, and Trac's own save of the
-        # session (the only one on a first visit) keeps them.
-        req.session.update(changes)
+        except Exception as e:
+            self._throttle.log(
+                self.log.warning, ('profile', req.authname),
+                "TracRemoteUserAuth: session of %s not stored (%s); it is "
+                "retried on the next request", req.authname,
+                exception_to_unicode(e))
+            return
+        # Trac loads the stored session again when it is next asked for.
+        del req.session
         for key, value in sorted(changes.items()):
             self.log.info("TracRemoteUserAuth: %s of %s set to %r",
                           key, req.authname, value)

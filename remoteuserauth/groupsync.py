@@ -8,7 +8,7 @@ from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 
 from remoteuserauth import groups, trust
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
 from remoteuserauth.decision import HEADER
 from remoteuserauth.throttle import LogThrottle
 
@@ -89,12 +89,13 @@ class GroupSynchronizer(Component):
             # Trac's own session save uses. Otherwise two threads of one
             # process wait for each other (until SQLite's busy timeout;
             # for ever on PostgreSQL's row locks).
-            for group in to_add:
-                with self.env.db_transaction:
-                    perm.grant_permission(user, group)
-            for group in to_remove:
-                with self.env.db_transaction:
-                    perm.revoke_permission(user, group)
+            with WRITE_LOCK:
+                for group in to_add:
+                    with self.env.db_transaction:
+                        perm.grant_permission(user, group)
+                for group in to_remove:
+                    with self.env.db_transaction:
+                        perm.revoke_permission(user, group)
         except PermissionExistsError:
             self.log.debug("TracRemoteUserAuth: groups of %s were synced by "
                            "a concurrent request", user)

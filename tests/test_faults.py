@@ -84,7 +84,7 @@ def test_busy_database_during_sync_serves_the_page(locked_db):
         assert r.status == 200
         assert logged_in_as(r) == 'alice'
     log = env.log()
-    assert 'profile of alice not updated' in log
+    assert 'session of alice not stored' in log
     assert 'group sync for alice not done' in log
     assert env.db("SELECT value FROM session_attribute WHERE sid='alice' "
                   "AND name='email'") == [('alice@example.com',)]

@@ -32,6 +32,13 @@ def run_load(env, site, tmp):
                     port, os.path.join(tmp, 'gunicorn.out'),
                     env=python_env(site, TRAC_ENV=env.path), cwd=tmp)
     try:
+        # Trac creates the row of each of its caches in the database the
+        # first time the cache is invalidated, and two simultaneous first
+        # invalidations collide (UniqueViolation on cache_pkey: a Trac
+        # race, once in an environment's life). A live site is past it:
+        # one earlier login makes the row of the known-users cache.
+        warmup = http(port, '/wiki/WikiStart', [('Remote-User', 'warmup')])
+        assert warmup.status == 200
         jobs = [(i, path) for i in range(USERS)
                 for path in ('/wiki/WikiStart', '/timeline', '/')[:VISITS]]
 
@@ -67,7 +74,8 @@ def test_first_visits_at_once(database, tmp_path, plugin_site, request):
         # The display name shows once Trac's cache of known users has it.
         assert logged_in_as(r) in ('Üser %02d' % i, 'user%02d' % i)
     sessions = env.db("SELECT sid, COUNT(*) FROM session "
-                      "WHERE authenticated=1 GROUP BY sid")
+                      "WHERE authenticated=1 AND sid LIKE 'user%%' "
+                      "GROUP BY sid")
     assert sorted(sessions) == [('user%02d' % i, 1) for i in range(USERS)]
     attrs = env.db("SELECT sid, name, value FROM session_attribute "
                    "WHERE authenticated=1 AND name IN ('name', 'email') "
