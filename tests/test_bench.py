@@ -16,3 +16,5 @@ def test_bench_quick_run_prints_the_ratios():
     assert re.search(r'ratio plugin/remote_user\s+\d+\.\d+', out.stdout)
     assert re.search(r'ratio plugin/cookie\s+\d+\.\d+', out.stdout)
     assert re.search(r'Decision alone: \d+\.\d+ us per call', out.stdout)
+    assert re.search(r"The plugin's own hooks: \d+ us per request, "
+                     r"\d+\.\d+ % of it", out.stdout)
