@@ -14,9 +14,9 @@ from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
+from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
-from trac.util.text import exception_to_unicode
 from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
