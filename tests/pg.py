@@ -41,7 +41,7 @@ class PostgreSQL(Server):
                             '-p', str(port), '-h', '127.0.0.1', '-k',
                             self.dir, '-c', 'fsync=off', '-c',
                             'max_connections=200'],
-            port, os.path.join('/tmp', os.path.basename(self.dir) + '.log'))
+            port, os.path.join(self.dir, 'postgres.log'))
         self.bindir = bindir
 
     def create_database(self, name):
