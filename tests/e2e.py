@@ -106,3 +106,17 @@ def digest(port, path, user='alice', realm='trac'):
     if 'opaque' in fields:
         value += ', opaque="%s"' % fields['opaque']
     return [('Authorization', value)]
+
+
+def check_deployment(port, prefix, base_url, credentials, static=True):
+    """Everything a deployment with password authentication on /login
+    must do: the anonymous page, the static files, the challenge, a real
+    login, hostile clients, redirects. Returns the login's cookie."""
+    check_anonymous_page(port, prefix)
+    if static:
+        check_static(port, prefix)
+    assert http(port, prefix + '/login').status == 401
+    cookie = check_login(port, prefix, base_url, credentials)
+    check_hostile_clients(port, prefix, credentials)
+    check_redirects(port, prefix, base_url)
+    return cookie

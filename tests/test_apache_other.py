@@ -7,8 +7,7 @@ import sys
 
 from deploy import (Apache, deploy_static, give_to_server,
                     htpasswd, make_env, render)
-from e2e import (basic, check_anonymous_page, check_hostile_clients,
-                 check_login, check_redirects, check_static)
+from e2e import basic, check_deployment
 from servers import Server, free_port, http, python_env, require
 
 
@@ -36,11 +35,7 @@ def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
                           env=python_env(plugin_site), cwd=public_tmp))
     servers.append(Apache(public_tmp, conf, ['proxy', 'proxy_http'],
                           port=port))
-    check_anonymous_page(port, '/prefix')
-    assert http(port, '/prefix/login').status == 401
-    check_login(port, '/prefix', base_url, basic())
-    check_hostile_clients(port, '/prefix', basic())
-    check_redirects(port, '/prefix', base_url)
+    check_deployment(port, '/prefix', base_url, basic(), static=False)
     # A stale cookie of another user loses to the name Apache passes on.
     trac = env.env()
     trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
@@ -86,9 +81,4 @@ def test_apache_mod_python(public_tmp, staged_site, servers):
                   HTDOCS=htdocs, HTPASSWD=users)
     give_to_server(env.path)
     servers.append(Apache(public_tmp, conf, ['python'], port=port))
-    check_anonymous_page(port, '/prefix')
-    check_static(port, '/prefix')
-    assert http(port, '/prefix/login').status == 401
-    check_login(port, '/prefix', base_url, basic())
-    check_hostile_clients(port, '/prefix', basic())
-    check_redirects(port, '/prefix', base_url)
+    check_deployment(port, '/prefix', base_url, basic())

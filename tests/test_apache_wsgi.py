@@ -9,8 +9,8 @@ import pytest
 
 from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
-from e2e import (basic, check_anonymous_page, check_hostile_clients, digest,
-                 check_login, check_redirects, check_static)
+from e2e import (basic, check_anonymous_page, check_deployment,
+                 check_hostile_clients, check_login, check_redirects, digest)
 from servers import free_port, http, require
 
 
@@ -63,12 +63,7 @@ def test_mod_wsgi_basic(deployed, public_tmp):
     users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
     d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
                  HTPASSWD=users)
-    check_anonymous_page(d.port, d.prefix)
-    check_static(d.port, d.prefix)
-    assert http(d.port, '/prefix/login').status == 401
-    check_login(d.port, d.prefix, d.base_url, basic())
-    check_hostile_clients(d.port, d.prefix, basic())
-    check_redirects(d.port, d.prefix, d.base_url)
+    check_deployment(d.port, d.prefix, d.base_url, basic())
 
 
 def test_mod_wsgi_digest(deployed, public_tmp):

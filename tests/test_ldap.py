@@ -7,8 +7,7 @@ import subprocess
 import pytest
 
 from deploy import PASSWORD
-from e2e import (basic, check_anonymous_page, check_hostile_clients,
-                 check_login, check_redirects)
+from e2e import basic, check_deployment
 from servers import Server, free_port, http, require
 from test_apache_wsgi import deployed  # noqa: F401  (fixture)
 
@@ -83,10 +82,6 @@ def test_mod_wsgi_ldap(deployed, slapd):  # noqa: F811
                  LDAP_URL='127.0.0.1:%d' % slapd,
                  LDAP_BASE='ou=people,' + SUFFIX, LDAP_BIND_DN=ADMIN,
                  LDAP_BIND_PASSWORD=ADMIN_PASSWORD)
-    check_anonymous_page(d.port, d.prefix)
-    assert http(d.port, '/prefix/login').status == 401
     wrong = [('Authorization', basic()[0][1][:-4] + 'AAAA')]
     assert http(d.port, '/prefix/login', wrong).status == 401
-    check_login(d.port, d.prefix, d.base_url, basic())
-    check_hostile_clients(d.port, d.prefix, basic())
-    check_redirects(d.port, d.prefix, d.base_url)
+    check_deployment(d.port, d.prefix, d.base_url, basic(), static=False)

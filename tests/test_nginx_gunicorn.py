@@ -13,8 +13,7 @@ import pytest
 
 from deploy import (PASSWORD, Nginx, deploy_static, htpasswd, make_env,
                     render)
-from e2e import (basic, check_anonymous_page, check_hostile_clients,
-                 check_login, check_redirects, check_static)
+from e2e import basic, check_deployment
 from servers import Server, free_port, http, python_env, require
 
 
@@ -56,12 +55,7 @@ def one_project(public_tmp, plugin_site, servers):
 
 def test_nginx_gunicorn_one_project(one_project):
     port, base_url = one_project
-    check_anonymous_page(port, '/prefix')
-    check_static(port, '/prefix')
-    assert http(port, '/prefix/login').status == 401
-    check_login(port, '/prefix', base_url, basic())
-    check_hostile_clients(port, '/prefix', basic())
-    check_redirects(port, '/prefix', base_url)
+    check_deployment(port, '/prefix', base_url, basic())
     r = http(port, '/prefix')
     assert r.status == 301 and r.header('Location').endswith('/prefix/')
 
@@ -118,12 +112,7 @@ def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
         prefix = '/prefix/' + name
         base_url = 'http://127.0.0.1:%d%s' % (port, prefix)
         assert 'href="%s' % prefix in index.body
-        check_anonymous_page(port, prefix)
-        check_static(port, prefix)
-        assert http(port, prefix + '/login').status == 401
-        cookies[name] = check_login(port, prefix, base_url, basic())
-        check_hostile_clients(port, prefix, basic())
-        check_redirects(port, prefix, base_url)
+        cookies[name] = check_deployment(port, prefix, base_url, basic())
     # A project's login is its own.
     r = http(port, '/prefix/beta/wiki/WikiStart', [cookies['alpha']])
     assert 'logged in as' not in r.body
