@@ -352,3 +352,17 @@ def test_stale_cookie_would_win_if_trac_asked_loginmodule_first(trac_env):
         _ask_first(RemoteUserAuthenticator, IAuthenticator)
     r = trac_env.request('/', headers=[('Remote-User', 'alice'), cookie])
     assert logged_in_as(r) == 'alice'
+
+
+@pytest.mark.parametrize('value', ['admins', 'anonymous', '(null)',
+                                   'a,b'])
+def test_refused_server_name_never_gets_a_trac_cookie(make_env, value):
+    """Trac's /login records REMOTE_USER as it is: a refused name must
+    not be left there, or the cookie would log it in later."""
+    env = make_env(('remoteuser', 'header', ''))
+    env.admin('permission add admins TRAC_ADMIN')
+    env.admin('permission add carol admins')
+    r = env.request('/login', remote_user=value)
+    assert r.status == 302
+    assert 'trac_auth' not in cookies(r)
+    assert env.db("SELECT name FROM auth_cookie") == []
