@@ -5,6 +5,7 @@ import io
 import os
 import re
 import sys
+import time
 import uuid
 from collections import namedtuple
 from http.cookies import SimpleCookie
@@ -110,6 +111,16 @@ class TracEnv(object):
 
     def db(self, sql, params=()):
         return self.env().db_query(sql, params)
+
+    def stale_cookie(self, name):
+        """A trac_auth cookie of `name`, as an earlier login left it;
+        returns the Cookie header a browser sends with it."""
+        cookie = 'c0ffee' + name
+        self.env().db_transaction(
+            "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+            "VALUES (%s, %s, %s, %s)",
+            (cookie, name, '127.0.0.1', int(time.time())))
+        return ('Cookie', 'trac_auth=' + cookie)
 
     def log(self):
         """The log written since the last call."""

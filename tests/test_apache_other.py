@@ -37,13 +37,9 @@ def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
                           port=port))
     check_deployment(port, '/prefix', base_url, basic(), static=False)
     # A stale cookie of another user loses to the name Apache passes on.
-    trac = env.env()
-    trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-                        "VALUES ('b0b', 'bob', '127.0.0.1', 2000000000)")
-    assert 'logged in as' in http(port, '/prefix/',
-                                  [('Cookie', 'trac_auth=b0b')]).body
-    r = http(port, '/prefix/login', basic('alice') +
-             [('Cookie', 'trac_auth=b0b')])
+    stale = env.stale_cookie('bob')
+    assert 'logged in as' in http(port, '/prefix/', [stale]).body
+    r = http(port, '/prefix/login', basic('alice') + [stale])
     assert r.status == 302
     new = [c for c in r.cookies() if c.startswith('trac_auth=')][0]
     value = new.split(';')[0].split('=', 1)[1]

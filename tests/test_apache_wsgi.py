@@ -136,15 +136,12 @@ def test_mod_wsgi_server_name_beats_stale_cookie(deployed, public_tmp):
     users = htpasswd(os.path.join(public_tmp, 'htpasswd'), ['alice'])
     d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
                  HTPASSWD=users)
-    d.env.env().db_transaction(
-        "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-        "VALUES ('b0bcookie', 'bob', '127.0.0.1', 2000000000)")
-    stale = ('Cookie', 'trac_auth=b0bcookie')
+    stale = d.env.stale_cookie('bob')
     assert 'logged in as' in http(d.port, '/prefix/', [stale]).body
     r = http(d.port, '/prefix/login', basic() + [stale])
     assert r.status == 302
     new = [c for c in r.cookies() if c.startswith('trac_auth=')][0]
     value = new.split(';')[0].split('=', 1)[1]
-    assert value != 'b0bcookie'
+    assert 'trac_auth=' + value != stale[1]
     assert d.env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
                     (value,)) == [('alice',)]

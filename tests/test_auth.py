@@ -3,7 +3,6 @@
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,16 +13,6 @@ UNTRUSTED = '192.0.2.10'
 
 def user(headers=(), **kwargs):
     return dict(headers=list(headers), **kwargs)
-
-
-def stale_cookie(trac_env, name='bob'):
-    """A trac_auth cookie of `name`, as an earlier login left it."""
-    env = trac_env.env()
-    cookie = 'c0ffee' + name
-    env.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-                       "VALUES (%s, %s, %s, %s)",
-                       (cookie, name, '127.0.0.1', int(time.time())))
-    return ('Cookie', 'trac_auth=' + cookie)
 
 
 def test_trusted_header_logs_the_user_in(trac_env):
@@ -108,7 +97,7 @@ def test_dangerous_names_stay_anonymous_whatever_the_cookie(trac_env, value,
                                                           why):
     trac_env.admin('permission add admins TRAC_ADMIN')
     trac_env.admin('permission add carol admins')
-    cookie = stale_cookie(trac_env, 'bob')
+    cookie = trac_env.stale_cookie('bob')
     trac_env.log()
     r = trac_env.request('/', headers=[('Remote-User', value), cookie])
     assert r.status == 200
@@ -120,14 +109,14 @@ def test_dangerous_names_stay_anonymous_whatever_the_cookie(trac_env, value,
 
 
 def test_null_and_empty_fall_back_to_trac_cookie_login(trac_env):
-    cookie = stale_cookie(trac_env, 'bob')
+    cookie = trac_env.stale_cookie('bob')
     for value in ('(null)', '', '   '):
         r = trac_env.request('/', headers=[('Remote-User', value), cookie])
         assert logged_in_as(r) == 'bob', repr(value)
 
 
 def test_front_end_name_beats_stale_cookie(trac_env):
-    cookie = stale_cookie(trac_env, 'bob')
+    cookie = trac_env.stale_cookie('bob')
     r = trac_env.request('/wiki/WikiStart',
                          headers=[('Remote-User', 'alice'), cookie])
     assert logged_in_as(r) == 'alice'
@@ -140,7 +129,7 @@ def test_front_end_name_beats_stale_cookie(trac_env):
 
 def test_server_name_beats_stale_cookie(make_env):
     env = make_env(('remoteuser', 'header', ''))
-    cookie = stale_cookie(env, 'bob')
+    cookie = env.stale_cookie('bob')
     r = env.request('/', remote_user='alice', headers=[cookie])
     assert logged_in_as(r) == 'alice'
 
@@ -228,7 +217,7 @@ def test_logout_goes_to_logout_url(make_env):
 
 
 def test_logout_without_logout_url_goes_home(trac_env):
-    cookie = stale_cookie(trac_env, 'bob')
+    cookie = trac_env.stale_cookie('bob')
     r = logout(trac_env, [cookie])
     assert r.status == 303
     assert header(r, 'Location') == 'http://backend:8000'
@@ -343,7 +332,7 @@ def test_stale_cookie_would_win_if_trac_asked_loginmodule_first(trac_env):
     from trac.web.api import IAuthenticator
     from trac.web.auth import LoginModule
     from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
-    cookie = stale_cookie(trac_env, 'bob')
+    cookie = trac_env.stale_cookie('bob')
     _ask_first(LoginModule, IAuthenticator)
     try:
         r = trac_env.request('/', headers=[('Remote-User', 'alice'), cookie])

@@ -69,10 +69,7 @@ def test_gunicorn_untrusted_peer_is_anonymous(gunicorn):
 
 def test_gunicorn_front_end_name_beats_stale_cookie(gunicorn):
     env, server = gunicorn
-    env.env().db_transaction(
-        "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-        "VALUES ('b0bcookie', 'bob', '127.0.0.1', 2000000000)")
-    cookie = ('Cookie', 'trac_auth=b0bcookie')
+    cookie = env.stale_cookie('bob')
     r = http(server.port, '/prefix/wiki/WikiStart',
              [('SCRIPT_NAME', '/prefix'), cookie])
     assert logged_in_as(r) == 'bob'

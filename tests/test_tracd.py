@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -23,14 +22,6 @@ def start_tracd(env, site=None, base_path='prefix', tmp_path=None):
         argv.append('--base-path=/' + base_path)
     log = os.path.join(env.path, 'log', 'tracd.out')
     return Server(argv, port, log, env=python_env(site), cwd=env.path)
-
-
-def add_cookie(env, name):
-    trac = env.env()
-    trac.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-                        "VALUES (%s, %s, %s, %s)",
-                        ('feed' + name, name, '127.0.0.1', int(time.time())))
-    return ('Cookie', 'trac_auth=feed' + name)
 
 
 @pytest.fixture
@@ -63,7 +54,7 @@ def test_tracd_untrusted_peer_is_anonymous(tracd):
 
 def test_tracd_front_end_name_beats_stale_cookie(tracd):
     env, server = tracd
-    cookie = add_cookie(env, 'bob')
+    cookie = env.stale_cookie('bob')
     for path in ('/prefix/', '/prefix/wiki/WikiStart', '/prefix/timeline'):
         r = http(server.port, path, [('Remote-User', 'alice'), cookie])
         assert logged_in_as(r) == 'alice', path
