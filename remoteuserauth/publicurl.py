@@ -16,9 +16,6 @@ from remoteuserauth import trust, urls
 from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
 from remoteuserauth.throttle import LogThrottle
 
-#: Where a request keeps the address it had before this filter.
-ORIGINAL_KEY = 'remoteuserauth.original_url'
-
 
 class PublicURLFilter(Component):
     """Makes redirects, links and cookie paths follow the public address
@@ -89,20 +86,19 @@ class PublicURLFilter(Component):
         if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
                 seen.scheme == 'https' and not _server_says_https(environ):
             # tracd believes X-Forwarded-Proto from anyone; undo that.
+            peer = trust.describe_peer(environ.get('REMOTE_ADDR'))
             self._throttle.log(
-                self.log.warning, environ.get('REMOTE_ADDR'),
+                self.log.warning, peer,
                 "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "
-                "the peer is not in [remoteuser] trusted_proxies",
-                environ.get('REMOTE_ADDR'))
-            environ['wsgi.url_scheme'] = 'http'
-            return urls.request_url(environ)
+                "the peer is not in [remoteuser] trusted_proxies", peer)
+            return urls.request_url(dict(environ,
+                                         **{'wsgi.url_scheme': 'http'}))
         return None
 
     # Internal methods
 
     def _apply(self, req, public):
         environ = req.environ
-        environ.setdefault(ORIGINAL_KEY, req.base_url)
         environ['wsgi.url_scheme'] = public.scheme
         # Cookie paths (trac_auth, trac_session, the form token) come
         # from SCRIPT_NAME through req.base_path.

@@ -24,6 +24,8 @@ from trac.env import open_environment
 from trac.web.main import dispatch_request
 
 from remoteuserauth import trust, urls
+from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.publicurl import PublicURLFilter
 
 #: The prefix that was moved, for diagnostics.
 MOVED_KEY = 'remoteuserauth.moved_prefix'
@@ -50,28 +52,25 @@ def _mount_prefix(environ):
     """The path prefix the proxy left in ``PATH_INFO``, or `None`."""
     if environ.get('SCRIPT_NAME'):
         return None
-    forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
     env_path = environ.get('trac.env_path')
-    config = None
-    if env_path:
-        try:
-            config = open_environment(env_path, use_cache=True).config
-        except Exception:
-            # dispatch_request opens it again and shows the error page.
-            return None
-    if config is not None:
-        base = config.get('trac', 'base_url').strip()
-        if base:
-            try:
-                return urls.parse_base_url(base).prefix or None
-            except ValueError:
-                return None
-        if forwarded and config.getbool('remoteuser', 'trust_forwarded'):
-            networks, _ = trust.parse_networks(
-                config.getlist('remoteuser', 'trusted_proxies',
-                               ['127.0.0.1', '::1']))
-            if trust.trusted_network(environ.get('REMOTE_ADDR'), networks):
-                return urls.normalize_prefix(trust.last_list_value(forwarded))
+    if not env_path:
+        return None
+    try:
+        env = open_environment(env_path, use_cache=True)
+    except Exception:
+        # dispatch_request opens it again and shows the error page.
+        return None
+    public = PublicURLFilter(env)
+    base = public.configured_base()
+    if base is not None:
+        return base.prefix or None
+    if env.config.get('trac', 'base_url').strip():
+        return None     # set but invalid: the filter logs why
+    forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
+    if forwarded and public.trust_forwarded:
+        networks = RemoteUserAuthenticator(env).settings().networks
+        if trust.trusted_network(environ.get('REMOTE_ADDR'), networks):
+            return urls.normalize_prefix(trust.last_list_value(forwarded))
     return None
 
 
