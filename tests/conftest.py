@@ -23,6 +23,7 @@ from trac.env import Environment, open_environment  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
 
 import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
+from servers import find_header  # noqa: E402
 import remoteuserauth.publicurl  # noqa: E402,F401
 import remoteuserauth.groupsync  # noqa: E402,F401
 import remoteuserauth.admin  # noqa: E402,F401
@@ -31,10 +32,7 @@ Response = namedtuple('Response', 'status headers body environ')
 
 
 def header(response, name):
-    for key, value in response.headers:
-        if key.lower() == name.lower():
-            return value
-    return None
+    return find_header(response.headers, name)
 
 
 def cookies(response):

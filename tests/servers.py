@@ -80,6 +80,14 @@ class Server(object):
         self.out.close()
 
 
+def find_header(headers, name):
+    """The value of header `name` in a list of (name, value) pairs."""
+    for key, value in headers:
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
 class Reply(object):
     def __init__(self, status, headers, body):
         self.status = status
@@ -87,10 +95,7 @@ class Reply(object):
         self.body = body
 
     def header(self, name):
-        for key, value in self.headers:
-            if key.lower() == name.lower():
-                return value
-        return None
+        return find_header(self.headers, name)
 
     def cookies(self):
         return [v for k, v in self.headers if k.lower() == 'set-cookie']
