@@ -9,17 +9,26 @@ DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
 
 # Trac 1.6 imports pkg_resources, which setuptools 81 and later drop.
+# PyJWT[crypto] is the plugin's optional `jwt` extra (signed assertions);
+# k5test and gssapi drive a real Kerberos realm, oidc-provider-mock is the
+# OpenID provider of the single sign-on tests.
 DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
-       pytest hypothesis
+       pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
+       oidc-provider-mock
 
 .PHONY: demo test bench venv system-packages clean
 
-$(PY):
-	$(PYTHON) -m venv $(VENV)
+# The stamp is older than the Makefile when DEPS changed: an existing
+# virtualenv then gets what was added.
+STAMP = $(VENV)/.deps
+
+$(STAMP): Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(DEPS)
+	touch $@
 
-venv: $(PY)
+venv: $(STAMP)
 
 system-packages:
 	@bash tools/system-packages.sh
@@ -27,17 +36,18 @@ system-packages:
 # The plugin is installed into its own folder, never into the virtualenv:
 # the tests check that it loads both from pip's install and from an egg
 # dropped into plugins/, which they can only tell apart that way.
-demo: $(PY)
+demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation \
 	    --target $(DEMO_DIR)/site .
 	PYTHONPATH=$(DEMO_DIR)/site $(PY) tools/demo.py \
 	    --dir $(DEMO_DIR) --port $(DEMO_PORT)
 
-test: $(PY) system-packages
+# System packages first: building gssapi may need krb5-config.
+test: system-packages $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(PY)
+bench: $(STAMP)
 	$(PY) bench/run.py
 
 clean:

@@ -29,6 +29,8 @@ setup(
     package_data={'remoteuserauth': ['templates/*.html']},
     python_requires='>=3.8',
     install_requires=['Trac>=1.6'],
+    # Signed identity assertions ([remoteuser] jwt_header).
+    extras_require={'jwt': ['PyJWT[crypto]>=2.8']},
     entry_points={
         'trac.plugins': [
             'remoteuserauth.auth = remoteuserauth.auth',

@@ -16,6 +16,16 @@ have /usr/lib/postgresql || need+=(postgresql)
 have curl || need+=(curl)
 have /usr/sbin/slapd || need+=(slapd)
 have ldapadd || need+=(ldap-utils)
+# Single sign-on for real: a Kerberos KDC (k5test builds the realms; it and
+# the gssapi wheel want krb5-config from libkrb5-dev), the SPNEGO, OpenID
+# Connect and SAML modules of Apache.
+have /usr/sbin/krb5kdc || need+=(krb5-kdc)
+have /usr/sbin/kadmind || need+=(krb5-admin-server)
+have kinit || need+=(krb5-user)
+have krb5-config || need+=(libkrb5-dev)
+[ -e /usr/lib/apache2/modules/mod_auth_gssapi.so ] || need+=(libapache2-mod-auth-gssapi)
+[ -e /usr/lib/apache2/modules/mod_auth_openidc.so ] || need+=(libapache2-mod-auth-openidc)
+[ -e /usr/lib/apache2/modules/mod_auth_mellon.so ] || need+=(libapache2-mod-auth-mellon)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -27,6 +37,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 # The packages start their services; the tests run their own on high ports.
-for svc in nginx apache2 postgresql slapd; do
+for svc in nginx apache2 postgresql slapd krb5-kdc krb5-admin-server; do
     service "$svc" stop >/dev/null 2>&1 || true
 done
