@@ -21,7 +21,7 @@ _HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
 _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
                   'strip_domain', 'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
-                  'trust_forwarded', 'log_interval')
+                  'trust_forwarded', 'trust_forwarded_for', 'log_interval')
 
 
 class RemoteUserAdmin(Component):

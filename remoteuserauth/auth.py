@@ -22,6 +22,7 @@ from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
 from remoteuserauth import names, trust, urls
+from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -159,7 +160,8 @@ class RemoteUserAuthenticator(Component):
         """The current `decision.Settings`; problems are logged."""
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
-                     'strip_domain', 'lowercase', 'trust_forwarded'))
+                     'strip_domain', 'lowercase', 'trust_forwarded',
+                     'trust_forwarded_for'))
         key, settings = self._settings_cache
         if key == raw:
             return settings
@@ -176,7 +178,8 @@ class RemoteUserAuthenticator(Component):
     def boolean_problems(self):
         """Sentences for the boolean options whose value is no boolean
         (Trac would silently use the default)."""
-        for name in ('strip_domain', 'lowercase', 'trust_forwarded'):
+        for name in ('strip_domain', 'lowercase', 'trust_forwarded',
+                     'trust_forwarded_for'):
             value = self.config.get('remoteuser', name).strip()
             if not value:
                 continue
@@ -211,6 +214,8 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
+            # Before Trac's cookie login, asked after this, reads it.
+            ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision
             if decision.name:
