@@ -216,9 +216,10 @@ def wait_port(port, timeout=30):
     raise RuntimeError('port %d never opened' % port)
 
 
-def load(port, headers, seconds, threads):
+def load(port, headers, seconds, threads, path=PAGE):
     """Requests per second from `threads` keep-alive clients on loopback,
-    for `seconds` (bounded in time and count)."""
+    for `seconds` (bounded in time and count), and the number of
+    failed requests."""
     stop = time.time() + seconds
     counts = [0] * threads
     errors = [0] * threads
@@ -227,7 +228,7 @@ def load(port, headers, seconds, threads):
         conn = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
         while time.time() < stop and counts[i] < 100000:
             try:
-                conn.request('GET', PAGE, headers=headers)
+                conn.request('GET', path, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status == 200:

@@ -41,6 +41,17 @@ def render(name, dest, **values):
     return dest
 
 
+def ini_options(sample, dest, **values):
+    """The trac.ini fragment `sample`, rendered to `dest`, as (section,
+    name, value) options for `TracEnv`."""
+    render(sample, dest, **values)
+    parser = configparser.RawConfigParser(inline_comment_prefixes=None)
+    parser.optionxform = str
+    parser.read(dest)
+    return [(section, name, value) for section in parser.sections()
+            for name, value in parser.items(section)]
+
+
 def gunicorn_service(workdir, site, sample, **values):
     """Render the gunicorn configuration `sample` as
     `workdir`/gunicorn.conf.py, and trac-gunicorn.service beside it, and

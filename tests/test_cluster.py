@@ -10,9 +10,7 @@ nothing; a backend killed under load costs no request; logout and
 sees the client's address, so `[trac] check_auth_ip` works.
 """
 
-import configparser
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -23,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import TracEnv, cookies, logged_in_as
+from conftest import TracEnv, logged_in_as
 from deploy import (Nginx, deploy_static, gunicorn_service, htpasswd,
-                    public_dir, render)
+                    ini_options, public_dir, render)
 from e2e import basic, check_deployment
 from servers import free_port, http, python_env
 
@@ -55,15 +53,10 @@ class Cluster(object):
         self.site = site
         self.port = free_port()
         self.base_url = 'http://127.0.0.1:%d/prefix' % self.port
-        ini = render('trac-cluster.ini',
-                     os.path.join(workdir, 'trac-cluster.ini'),
-                     DATABASE=database, BASE_URL=self.base_url,
-                     BALANCER_ADDRESSES=BALANCER)
-        parser = configparser.RawConfigParser(inline_comment_prefixes=None)
-        parser.optionxform = str
-        parser.read(ini)
-        options = [(section, name, value) for section in parser.sections()
-                   for name, value in parser.items(section)]
+        options = ini_options('trac-cluster.ini',
+                              os.path.join(workdir, 'trac-cluster.ini'),
+                              DATABASE=database, BASE_URL=self.base_url,
+                              BALANCER_ADDRESSES=BALANCER)
         self.env = TracEnv(os.path.join(workdir, 'env'),
                            options + SYNC_OPTIONS)
         self.env.admin('permission add developers WIKI_ADMIN')
