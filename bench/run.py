@@ -65,7 +65,9 @@ def environ(env_path, **extra):
     return base
 
 
-def one_request(template):
+def one_request(template, app=None):
+    """One request through `app` (Trac's `dispatch_request`); it must
+    answer a logged-in page."""
     from trac.web.main import dispatch_request
     env = dict(template, **{'wsgi.input': io.BytesIO(b'')})
     out = []
@@ -74,7 +76,7 @@ def one_request(template):
     def start_response(status, headers, exc_info=None):
         out.append(status)
         return written.append
-    written.extend(dispatch_request(env, start_response))
+    written.extend((app or dispatch_request)(env, start_response))
     body = b''.join(written)
     assert out[0].startswith('200'), out
     assert b'logged in as' in body
