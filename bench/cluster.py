@@ -16,8 +16,9 @@
      no plugin, REMOTE_USER   the server's REMOTE_USER
      no plugin, cookie        Trac's own cookie login
 2. Requests per second through nginx (nginx-gunicorn-cluster.conf) over
-   1, 2 and 3 gunicorn backends (gunicorn-cluster.conf.py), a logged-in
-   page, cases interleaved round by round.
+   1, 2 and 3 gunicorn backends (gunicorn-cluster.conf.py), and over one
+   backend with as many workers as three have, a logged-in page, cases
+   interleaved round by round.
 
 Nothing here asserts a time; it prints what it measured.
 """
@@ -245,15 +246,28 @@ def print_statements(results, requests):
         print('      %5.2f  %s' % (n / requests, sql[:90]))
 
 
+def sample_workers():
+    """The number of workers gunicorn-cluster.conf.py starts."""
+    from deploy import SAMPLES
+    with open(os.path.join(SAMPLES, 'gunicorn-cluster.conf.py')) as f:
+        return int(re.search(r'^workers = (\d+)', f.read(), re.M).group(1))
+
+
 def throughput(workdir, pg, site, rounds, seconds, threads):
-    """Requests per second through nginx over 1, 2 and 3 backends."""
+    """Requests per second through nginx over 1, 2 and 3 backends, and
+    over one backend with as many workers as the three have (the
+    control: is a gain more backends or more processes?)."""
     from deploy import Nginx, gunicorn_service, render
     from servers import free_port
     base_url = 'http://127.0.0.1/prefix'
     url = pg.create_database('bench_cluster')
     env = make_env(os.path.join(workdir, 'cluster'),
                    cluster_options(workdir, url, base_url), True)
-    backends = [('127.0.0.%d' % (i + 2), free_port()) for i in range(3)]
+    workers = sample_workers()
+    backends = [('127.0.0.%d' % (i + 2), free_port()) for i in range(4)]
+    setups = {'1 backend': backends[:1], '2 backends': backends[:2],
+              '3 backends': backends[:3],
+              '1 backend, %d workers' % (3 * workers): backends[3:]}
     started = []
     try:
         for i, (address, port) in enumerate(backends):
@@ -261,39 +275,41 @@ def throughput(workdir, pg, site, rounds, seconds, threads):
             os.makedirs(folder)
             started.append(gunicorn_service(
                 folder, site, 'gunicorn-cluster.conf.py',
+                # The control's workers, over the sample's.
+                {'GUNICORN_CMD_ARGS': '--workers %d' % (3 * workers)}
+                if i == 3 else None,
                 BACKEND_ADDRESS=address, BACKEND_PORT=port,
                 BALANCER_ADDRESSES='127.0.0.1', TRAC_ENV=env.path))
         fronts = {}
-        for count in (1, 2, 3):
-            folder = os.path.join(workdir, 'nginx%d' % count)
+        for number, (setup, members) in enumerate(setups.items()):
+            folder = os.path.join(workdir, 'nginx%d' % number)
             os.makedirs(folder)
             port = free_port()
             conf = os.path.join(folder, 'site.conf')
             render('nginx-gunicorn-cluster.conf', conf, PORT=port,
                    HTDOCS=folder, HTPASSWD='/dev/null',
-                   **{'BACKEND_%d' % (i + 1): '%s:%d' % backend
-                      if i < count else 'UNUSED'
-                      for i, backend in enumerate(backends)})
+                   **{'BACKEND_%d' % (i + 1): '%s:%d' % members[i]
+                      if i < len(members) else 'UNUSED' for i in range(3)})
             # "add or remove server lines for more or fewer"
             with open(conf) as f:
                 lines = [line for line in f if 'UNUSED' not in line]
             with open(conf, 'w') as f:
                 f.writelines(lines)
             started.append(Nginx(folder, conf, port))
-            fronts[count] = port
+            fronts[setup] = port
         headers = {'Cookie': 'trac_auth=' + COOKIE}
         path = '/prefix' + PAGE
         for port in fronts.values():
             load(port, headers, 2, threads, path)     # warm up
-        rates = {count: [] for count in fronts}
+        rates = {setup: [] for setup in fronts}
         failed = 0
         for _ in range(rounds):
-            for count in random.sample(list(fronts), len(fronts)):
-                rate, errors = load(fronts[count], headers, seconds,
+            for setup in random.sample(list(fronts), len(fronts)):
+                rate, errors = load(fronts[setup], headers, seconds,
                                     threads, path)
-                rates[count].append(rate)
+                rates[setup].append(rate)
                 failed += errors
-        return {count: statistics.median(v) for count, v in rates.items()}, \
+        return {setup: statistics.median(v) for setup, v in rates.items()}, \
             failed
     finally:
         for server in reversed(started):
@@ -327,18 +343,19 @@ def main():
                         site, ROOT], check=True)
         rates, failed = throughput(workdir, pg, site, rounds, seconds,
                                    threads)
-        print('Through nginx over gunicorn backends (3 sync workers each), '
+        print('Through nginx over gunicorn backends (%d sync workers each), '
               '%d client threads, %ds runs, median of %d, a logged-in page:'
-              % (threads, seconds, rounds))
-        for count, rate in sorted(rates.items()):
-            print('  %d backend%s  %7.1f requests/s   ratio to 1: %.3f'
-                  % (count, 's' if count > 1 else ' ', rate,
-                     rate / rates[1]))
+              % (sample_workers(), threads, seconds, rounds))
+        one = rates['1 backend']
+        for setup, rate in rates.items():
+            print('  %-22s %7.1f requests/s   ratio to 1 backend: %.3f'
+                  % (setup, rate, rate / one))
         print('  failed requests: %d' % failed)
+        print('  load average while measuring: %.1f' % os.getloadavg()[0])
         if os.cpu_count() <= 2:
-            print('  (%d cores: every backend shares them, so no gain is '
-                  'expected here; on separate hosts each brings its own)'
-                  % os.cpu_count())
+            print('  (%d cores: every backend shares them, so no gain from '
+                  'more backends is expected here; the last line tells '
+                  'more processes from more backends)' % os.cpu_count())
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -1,8 +1,9 @@
 # gunicorn on one backend host of several (nginx-gunicorn-cluster.conf):
 # the same file on every backend, with its own @BACKEND_ADDRESS@.
+# Install it as gunicorn.conf.py in trac-gunicorn.service's CONF_DIR,
+# which then starts it unchanged:
 #
-#   gunicorn -c /etc/trac/gunicorn-cluster.conf.py
-#   (trac-gunicorn.service runs it when its ExecStart names this file)
+#   gunicorn --config /etc/trac/gunicorn.conf.py
 #
 # Replace the placeholders:
 #   @BACKEND_ADDRESS@     this host's private address, which the balancer

@@ -214,7 +214,8 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
-            # Before Trac's cookie login, asked after this, reads it.
+            # Trac's cookie login, asked after this authenticator, reads
+            # the address for check_auth_ip: the client's, from now on.
             ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision

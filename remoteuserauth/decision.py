@@ -27,7 +27,8 @@ Decision.__doc__ = """Who the front end says the request comes from.
 - `veto`: the front end sent a name that was refused as dangerous; the
   request must stay anonymous whatever cookie it carries.
 - `rule`, `reason`: why the deciding value was refused (`names` rules).
-- `peer`: the direct peer (`trust.direct_peer`); `network`: the trusted network it fell in.
+- `peer`: the direct peer (`trust.direct_peer`); `network`: the
+  trusted network it fell in.
 - `received`: the value that decided, as received.
 - `notes`: sentences about values that were looked at and ignored."""
 

@@ -4,8 +4,9 @@ Since incoming headers can be faked by anyone who can reach the
 backend, a user-name header is believed only when the *direct* peer of
 the connection (``REMOTE_ADDR`` as the server set it, see `direct_peer`)
 is one of the configured proxies. ``X-Forwarded-For`` never decides
-trust: it is one more header the client writes. An entry that cannot be parsed is reported and left out, so a
-typo can only narrow trust, never widen it.
+trust: it is one more header the client writes. An entry that cannot be
+parsed is reported and left out, so a typo can only narrow trust, never
+widen it.
 
 Nothing here imports Trac.
 """

@@ -52,12 +52,13 @@ def ini_options(sample, dest, **values):
             for name, value in parser.items(section)]
 
 
-def gunicorn_service(workdir, site, sample, **values):
+def gunicorn_service(workdir, site, sample, environment=None, **values):
     """Render the gunicorn configuration `sample` as
     `workdir`/gunicorn.conf.py, and trac-gunicorn.service beside it, and
-    run the unit's ExecStart as systemd would; `values` fill the
-    sample's placeholders (BACKEND_PORT, and BACKEND_ADDRESS when it has
-    one, say where it listens)."""
+    run the unit's ExecStart as systemd would, with `environment` added
+    to its variables; `values` fill the sample's placeholders
+    (BACKEND_PORT, and BACKEND_ADDRESS when it has one, say where it
+    listens)."""
     render(sample, os.path.join(workdir, 'gunicorn.conf.py'), **values)
     unit = render('trac-gunicorn.service',
                   os.path.join(workdir, 'trac-gunicorn.service'),
@@ -69,7 +70,7 @@ def gunicorn_service(workdir, site, sample, **values):
     assert parser.get('Service', 'User') == 'trac'
     return Server(argv, values['BACKEND_PORT'],
                   os.path.join(workdir, 'gunicorn.out'),
-                  env=python_env(site), cwd=workdir,
+                  env=python_env(site, **(environment or {})), cwd=workdir,
                   host=values.get('BACKEND_ADDRESS', '127.0.0.1'))
 
 

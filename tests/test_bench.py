@@ -34,7 +34,8 @@ def test_bench_cluster_quick_run():
     assert int(counts['control: name changes']) > 0
     assert re.search(r'plugin, header against no plugin, REMOTE_USER: '
                      r'[+-]\d+\.\d+ statements per request', out.stdout)
-    for count in (1, 2, 3):
-        assert re.search(r'%d backends?\s+\d+\.\d+ requests/s' % count,
-                         out.stdout)
+    for setup in ('1 backend', '2 backends', '3 backends',
+                  r'1 backend, \d+ workers'):
+        assert re.search(r'^  %s\s+\d+\.\d+ requests/s' % setup, out.stdout,
+                         re.M)
     assert 'failed requests: 0' in out.stdout
