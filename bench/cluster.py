@@ -246,6 +246,23 @@ def print_statements(results, requests):
         print('      %5.2f  %s' % (n / requests, sql[:90]))
 
 
+def cpu_seconds(groups):
+    """CPU time used so far by the processes of the process `groups`
+    (each gunicorn's master and workers)."""
+    total = 0
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as f:
+                fields = f.read().rpartition(')')[2].split()
+        except OSError:
+            continue
+        if int(fields[2]) in groups:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf('SC_CLK_TCK')
+
+
 def sample_workers():
     """The number of workers gunicorn-cluster.conf.py starts."""
     from deploy import SAMPLES
@@ -301,16 +318,25 @@ def throughput(workdir, pg, site, rounds, seconds, threads):
         path = '/prefix' + PAGE
         for port in fronts.values():
             load(port, headers, 2, threads, path)     # warm up
+        groups = {setup: {started[backends.index(b)].proc.pid
+                          for b in members}
+                  for setup, members in setups.items()}
         rates = {setup: [] for setup in fronts}
+        cpu = {setup: [0.0, 0.0] for setup in fronts}
         failed = 0
         for _ in range(rounds):
             for setup in random.sample(list(fronts), len(fronts)):
+                before = cpu_seconds(groups[setup])
                 rate, errors = load(fronts[setup], headers, seconds,
                                     threads, path)
+                cpu[setup][0] += cpu_seconds(groups[setup]) - before
+                cpu[setup][1] += rate * seconds
                 rates[setup].append(rate)
                 failed += errors
-        return {setup: statistics.median(v) for setup, v in rates.items()}, \
-            failed
+        return {setup: (statistics.median(v),
+                        1000 * cpu[setup][0] / max(cpu[setup][1], 1),
+                        cpu[setup][0] / (rounds * seconds))
+                for setup, v in rates.items()}, failed
     finally:
         for server in reversed(started):
             server.stop()
@@ -346,16 +372,20 @@ def main():
         print('Through nginx over gunicorn backends (%d sync workers each), '
               '%d client threads, %ds runs, median of %d, a logged-in page:'
               % (sample_workers(), threads, seconds, rounds))
-        one = rates['1 backend']
-        for setup, rate in rates.items():
-            print('  %-22s %7.1f requests/s   ratio to 1 backend: %.3f'
-                  % (setup, rate, rate / one))
+        one = rates['1 backend'][0]
+        for setup, (rate, cpu, cores) in rates.items():
+            print('  %-22s %6.1f requests/s  ratio to 1 backend %.3f  '
+                  'backend CPU %.1f ms per request, %.2f cores busy'
+                  % (setup, rate, rate / one, cpu, cores))
         print('  failed requests: %d' % failed)
         print('  load average while measuring: %.1f' % os.getloadavg()[0])
         if os.cpu_count() <= 2:
             print('  (%d cores: every backend shares them, so no gain from '
-                  'more backends is expected here; the last line tells '
-                  'more processes from more backends)' % os.cpu_count())
+                  'more backends is expected. A gain at the same CPU per '
+                  'request is a larger share of a busy machine: Linux '
+                  'schedules each session (each gunicorn here) as a group '
+                  'of its own; the last line has as many workers in one.)'
+                  % os.cpu_count())
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -135,6 +135,7 @@ class Cluster(object):
             found = [self.log(i).count(marker) for i in range(3)]
             if sum(found) >= count or time.time() > deadline:
                 return found
+            time.sleep(0.05)
 
     def logs(self):
         return ''.join(self.log(i) for i in range(3))
