@@ -1,6 +1,6 @@
 """Diagnostics for administrators: `trac-admin ENV remoteuser check` and
 the "Remote user" admin panel, both running the very decision a request
-runs; and the plugin's line on the About page."""
+runs; the plugin's line on the About page, and the secrets kept off it."""
 
 import pkg_resources
 
@@ -9,9 +9,10 @@ from trac.admin.api import (AdminCommandError, IAdminCommandProvider,
 from trac.core import Component, implements
 from trac.util.translation import _
 from trac.env import ISystemInfoProvider
+from trac.web.api import IRequestFilter
 from trac.web.chrome import ITemplateProvider
 
-from remoteuserauth import __version__, diagnostics, trust
+from remoteuserauth import __version__, diagnostics, masking, trust
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.groupsync import GroupSynchronizer
 from remoteuserauth.publicurl import PublicURLFilter
@@ -66,9 +67,7 @@ class RemoteUserAdmin(Component):
             except ValueError:
                 value = None
             if option == 'secret_header' and value is not None:
-                value = _("(matches [remoteuser] secret)") \
-                    if trust.secret_matches(settings.secret, value) \
-                    else _("(does not match [remoteuser] secret)")
+                value = self._secret_verdict(settings, value)
             received.append({'option': option, 'header': name,
                              'value': value})
         public = PublicURLFilter(self.env)
@@ -137,12 +136,16 @@ class RemoteUserAdmin(Component):
             lines.append("[remoteuser] header is empty: %r checked as "
                          "REMOTE_USER" % value)
         for name, extra_value in extra:
+            shown = repr(extra_value)
             if name == 'REMOTE_USER':
                 environ['REMOTE_USER'] = extra_value
             else:
-                environ[trust.environ_key(name)] = \
-                    _as_server_passes_it(extra_value)
-            lines.append("%s: %r" % (name, extra_value))
+                key = trust.environ_key(name)
+                environ[key] = _as_server_passes_it(extra_value)
+                if key == settings.secret_key:
+                    # The output may be pasted into a ticket.
+                    shown = self._secret_verdict(settings, environ[key])
+            lines.append("%s: %s" % (name, shown))
         decision = auth.decide(environ)
         lines.append("peer " + diagnostics.trust_explanation(decision,
                                                              settings))
@@ -156,11 +159,14 @@ class RemoteUserAdmin(Component):
 
     # Internal methods
 
+    def _secret_verdict(self, settings, value):
+        if trust.secret_matches(settings.secret, value):
+            return _("(matches [remoteuser] secret)")
+        return _("(does not match [remoteuser] secret)")
+
     def _shown(self, name):
-        value = self.config.get('remoteuser', name)
-        if name == 'secret' and value:
-            return _("(set, not shown)")
-        return value
+        return masking.mask('remoteuser', name,
+                            self.config.get('remoteuser', name))
 
     def _complete_check(self, args):
         if len(args) == 1:
@@ -179,9 +185,37 @@ class RemoteUserAdmin(Component):
             if not eq or not name:
                 raise AdminCommandError(
                     "%r is not <header>=<value>" % arg, show_usage=True)
+            try:
+                trust.environ_key(name)
+            except ValueError as e:
+                raise AdminCommandError(str(e), show_usage=True)
             pairs.append((name, extra_value))
         for line in self.check(peer, value, pairs):
             print(line)
+
+
+class SecretMask(Component):
+    """Keeps `[remoteuser] secret` and other secrets off the About page.
+
+    Trac shows every trac.ini value there to anyone holding CONFIG_VIEW;
+    secrets are replaced by "(set, not shown)" and URL passwords masked
+    (see `remoteuserauth.masking`). The TracIni macro shows defaults
+    only, never the values set.
+    """
+
+    implements(IRequestFilter)
+
+    # IRequestFilter methods
+
+    def pre_process_request(self, req, handler):
+        return handler
+
+    def post_process_request(self, req, template, data, metadata):
+        # Trac's AboutModule puts trac.config.get_configinfo() there;
+        # a plugin that renders it again is masked the same way.
+        if isinstance(data, dict) and 'config' in data:
+            masking.mask_configinfo(data['config'])
+        return template, data, metadata
 
 
 def _as_server_passes_it(value):
