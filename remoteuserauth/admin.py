@@ -20,7 +20,7 @@ from remoteuserauth.publicurl import PublicURLFilter
 _HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
                    'groups_header')
 _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
-                  'strip_domain', 'lowercase', 'name_header', 'email_header',
+                  'secret_file', 'strip_domain', 'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
                   'trust_forwarded', 'log_interval')
 
@@ -62,10 +62,7 @@ class RemoteUserAdmin(Component):
             name = self.config.get('remoteuser', option)
             if not name.strip():
                 continue
-            try:
-                value = req.environ.get(trust.environ_key(name))
-            except ValueError:
-                value = None
+            value = req.environ.get(_environ_key(name))
             if option == 'secret_header' and value is not None:
                 value = self._secret_verdict(settings, value)
             received.append({'option': option, 'header': name,
@@ -111,8 +108,17 @@ class RemoteUserAdmin(Component):
     # Public API
 
     def warnings(self):
-        settings = RemoteUserAuthenticator(self.env).settings()
+        auth = RemoteUserAuthenticator(self.env)
+        settings = auth.settings()
         warnings = diagnostics.risky_settings(settings)
+        loaded = auth.secret_file_status()
+        if loaded is not None:
+            if loaded.warning:
+                warnings.append(loaded.warning)
+            if self.config.get('remoteuser', 'secret'):
+                warnings.append("[remoteuser] secret is not used while "
+                                "secret_file is set: remove it from "
+                                "trac.ini")
         managed = GroupSynchronizer(self.env).managed_groups()
         if self.config.get('remoteuser', 'groups_header').strip() and \
                 not managed:
@@ -128,13 +134,20 @@ class RemoteUserAdmin(Component):
         settings = auth.settings()
         environ = {'REMOTE_ADDR': peer}
         lines = []
-        if settings.header_key:
-            environ[settings.header_key] = _as_server_passes_it(value)
-            lines.append("header %s: %r" % (settings.header, value))
+        header = self.config.get('remoteuser', 'header').strip()
+        if header:
+            # Where the proxy puts it, even while the settings keep it
+            # from being believed.
+            key = settings.header_key or _environ_key(header)
+            if key:
+                environ[key] = _as_server_passes_it(value)
+            lines.append("header %s: %r" % (header, value))
         else:
             environ['REMOTE_USER'] = value
             lines.append("[remoteuser] header is empty: %r checked as "
                          "REMOTE_USER" % value)
+        secret_key = _environ_key(self.config.get('remoteuser',
+                                                  'secret_header'))
         for name, extra_value in extra:
             shown = repr(extra_value)
             if name == 'REMOTE_USER':
@@ -142,7 +155,7 @@ class RemoteUserAdmin(Component):
             else:
                 key = trust.environ_key(name)
                 environ[key] = _as_server_passes_it(extra_value)
-                if key == settings.secret_key:
+                if key == secret_key:
                     # The output may be pasted into a ticket.
                     shown = self._secret_verdict(settings, environ[key])
             lines.append("%s: %s" % (name, shown))
@@ -154,7 +167,12 @@ class RemoteUserAdmin(Component):
         notes = decision.notes if decision.name or decision.rule \
             else decision.notes[:-1]
         lines.extend("note: " + note for note in notes)
-        lines.append(diagnostics.verdict_line(decision))
+        if header and not settings.header_key and not decision.name:
+            lines.append("refused: header %s is not believed while "
+                         "[remoteuser] is broken (the warnings above say "
+                         "what to correct)" % header)
+        else:
+            lines.append(diagnostics.verdict_line(decision))
         return lines
 
     # Internal methods
@@ -216,6 +234,15 @@ class SecretMask(Component):
         if isinstance(data, dict) and 'config' in data:
             masking.mask_configinfo(data['config'])
         return template, data, metadata
+
+
+def _environ_key(header):
+    """The WSGI key of `header`, or `None` when it is empty or invalid
+    (the settings report it)."""
+    try:
+        return trust.environ_key(header)
+    except ValueError:
+        return None
 
 
 def _as_server_passes_it(value):

@@ -7,6 +7,7 @@ proxies listed in ``[remoteuser] trusted_proxies``; the name is cleaned
 and refused when dangerous (see `remoteuserauth.names`).
 """
 
+import os
 import re
 import threading
 
@@ -22,6 +23,7 @@ from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
 from remoteuserauth import names, trust, urls
+from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -79,7 +81,22 @@ class RemoteUserAuthenticator(Component):
     secret = Option('remoteuser', 'secret', '',
         """The shared secret the proxy sends in `secret_header`,
         compared in constant time. Keep trac.ini readable by the Trac
-        process only when you set it.
+        process only when you set it, or use `secret_file`. It is never
+        shown on the About page, the admin panel or in the log.
+        """)
+
+    secret_file = Option('remoteuser', 'secret_file', '',
+        """A file holding the `secret` on its first line (the line end
+        is not part of it), so that trac.ini need not hold it: make it
+        readable by the Trac process only (`chmod 600`). It is read
+        again when it changes (looked at once a second at most), and
+        wins over `secret`. A relative path is relative to the folder
+        holding trac.ini. While it is missing, unreadable, not a
+        regular file, over 4 KiB, or its first line is empty or holds
+        anything but printable ASCII, no header is believed at all,
+        rather than falling back to `secret` (perhaps the very secret
+        the file replaced): the log and the admin panel say what is
+        wrong.
         """)
 
     strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
@@ -125,6 +142,7 @@ class RemoteUserAuthenticator(Component):
         self._throttle = LogThrottle(interval)
         self._settings_cache = (None, None)
         self._groups_cache = (None, frozenset())
+        self._secret_file = SecretFile()
 
     # IAuthenticator methods
 
@@ -160,18 +178,42 @@ class RemoteUserAuthenticator(Component):
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded'))
+        loaded = self.secret_file_status()
+        raw += (loaded,)
         key, settings = self._settings_cache
         if key == raw:
             return settings
-        settings = decisions.make_settings(
-            self.header, self.trusted_proxies, self.secret_header,
-            self.secret, self.strip_domain, self.lowercase)
+        if loaded is not None and loaded.problem:
+            # Neither `secret` (perhaps the one the file replaced) nor
+            # no secret at all: no header is believed.
+            settings = decisions.make_settings(
+                self.header, self.trusted_proxies, '', '',
+                self.strip_domain, self.lowercase)
+            settings = settings._replace(
+                header_key=None,
+                problems=(loaded.problem,) + settings.problems)
+        else:
+            settings = decisions.make_settings(
+                self.header, self.trusted_proxies, self.secret_header,
+                loaded.secret if loaded else self.secret,
+                self.strip_domain, self.lowercase)
         problems = settings.problems + tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
             self.log.error("TracRemoteUserAuth: %s", problem)
         self._settings_cache = (raw, settings)
         return settings
+
+    def secret_file_status(self):
+        """The `secretfile.Loaded` secret of `secret_file`, or `None`
+        when that option is empty."""
+        path = self.secret_file.strip()
+        if not path:
+            return None
+        # Relative to trac.ini's folder, as Trac's PathOption (which
+        # would resolve links on every request) does it.
+        path = os.path.join(os.path.dirname(self.config.filename), path)
+        return self._secret_file.current(path)
 
     def boolean_problems(self):
         """Sentences for the boolean options whose value is no boolean
