@@ -83,19 +83,19 @@ def policy_name(name, policy, groups=()):
 
     `name` is a name as Trac stores it; it is handed to `clean_name` as
     a front end would send it (UTF-8, latin-1 decoded as PEP 3333
-    wants). `[trac] ignore_auth_case` then folds it the way Trac does.
+    wants), and cleaned as a request is: `[trac] ignore_auth_case` folds
+    the case like `lowercase`.
     """
     try:
         sent = name.encode('utf-8').decode('latin-1')
     except UnicodeEncodeError:
         # Lone surrogates cannot be sent; clean_name refuses them.
         sent = name
-    cleaned = names.clean_name(sent, strip_domain=policy.strip_domain,
-                               lowercase=policy.lowercase, groups=groups,
-                               local_domains=policy.local_domains)
-    if cleaned.name is not None and policy.ignore_auth_case:
-        cleaned = cleaned._replace(name=cleaned.name.lower())
-    return cleaned
+    domains = names.parse_local_domains(policy.local_domains)[0]
+    return names.clean_name(
+        sent, strip_domain=policy.strip_domain,
+        lowercase=policy.lowercase or policy.ignore_auth_case,
+        groups=groups, local_domains=domains)
 
 
 def evaluate(occurrences, policy, groups=()):
