@@ -12,6 +12,7 @@ a request runs (`names.clean_name`) and reports what would happen.
 Nothing here imports Trac.
 """
 
+import unicodedata
 from collections import namedtuple
 
 from remoteuserauth import names
@@ -148,6 +149,8 @@ def report_lines(report, policy):
              % (_flag(policy.strip_domain),
                 ','.join(policy.local_domains) or '(none)',
                 _flag(policy.lowercase), _flag(policy.ignore_auth_case))]
+    lines.extend("warning: " + problem for problem in
+                 names.parse_local_domains(policy.local_domains)[1])
     for target, members in report.merged:
         lines.append("merged into %s: %s" % (shown(target), ' + '.join(
             "%s (%s)" % (shown(name), _places(places))
@@ -173,10 +176,12 @@ def report_lines(report, policy):
 
 def shown(name):
     """`name` for a terminal: as it is, unless it holds characters that
-    would hide what it is (control and formatting characters, spaces,
-    the separators of the report); then quoted and escaped."""
-    if not name or not name.isprintable() or \
-            any(c.isspace() or c in "'\"()+:," for c in name):
+    would hide what it is; then quoted, and escaped when it has
+    invisible characters or look-alikes (``\uff4adoe`` reads ``jdoe``)."""
+    if not name.isprintable() or \
+            not unicodedata.is_normalized('NFKC', name):
+        return ascii(name)
+    if not name or any(c.isspace() or c in "'\"()+:," for c in name):
         return repr(name)
     return name
 
