@@ -215,21 +215,20 @@ class RemoteUserAuthenticator(Component):
         if key == raw:
             return settings
         loaded = raw[-1]
-        lowercase = self.lowercase or LoginModule(self.env).ignore_case
-        if loaded is not None and loaded.problem:
+        broken = loaded is not None and loaded.problem
+        secret_header, secret = ('', '') if broken else \
+            (self.secret_header, loaded.secret if loaded else self.secret)
+        settings = decisions.make_settings(
+            self.header, self.trusted_proxies, secret_header, secret,
+            self.strip_domain,
+            self.lowercase or LoginModule(self.env).ignore_case,
+            self.local_domains)
+        if broken:
             # Neither `secret` (perhaps the one the file replaced) nor
             # no secret at all: no header is believed.
-            settings = decisions.make_settings(
-                self.header, self.trusted_proxies, '', '',
-                self.strip_domain, lowercase, self.local_domains)
             settings = settings._replace(
                 header_key=None,
                 problems=(loaded.problem,) + settings.problems)
-        else:
-            settings = decisions.make_settings(
-                self.header, self.trusted_proxies, self.secret_header,
-                loaded.secret if loaded else self.secret,
-                self.strip_domain, lowercase, self.local_domains)
         problems = settings.problems + tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
