@@ -8,11 +8,11 @@ import pkg_resources
 
 from trac.admin.api import (AdminCommandError, IAdminCommandProvider,
                             IAdminPanelProvider)
-from trac.config import ConfigurationError
 from trac.core import Component, implements
 from trac.util.translation import _
 from trac.env import ISystemInfoProvider
 from trac.web.api import IRequestFilter
+from trac.web.auth import LoginModule
 from trac.web.chrome import Chrome, ITemplateProvider
 
 from remoteuserauth import (__version__, collisions, diagnostics, masking,
@@ -24,7 +24,8 @@ from remoteuserauth.publicurl import PublicURLFilter
 _HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
                    'groups_header')
 _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
-                  'secret_file', 'strip_domain', 'lowercase', 'name_header', 'email_header',
+                  'secret_file', 'strip_domain', 'local_domains',
+                  'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
                   'trust_forwarded', 'log_interval')
 
@@ -234,17 +235,11 @@ class RemoteUserAdmin(Component):
 
     def current_policy(self):
         """The name policy trac.ini sets now."""
-        def flag(section, name, default):
-            try:
-                return self.config.getbool(section, name, default)
-            except ConfigurationError:
-                return default
+        auth = RemoteUserAuthenticator(self.env)
         return collisions.Policy(
-            strip_domain=flag('remoteuser', 'strip_domain', True),
-            lowercase=flag('remoteuser', 'lowercase', False),
-            local_domains=tuple(self.config.getlist('remoteuser',
-                                                    'local_domains')),
-            ignore_auth_case=flag('trac', 'ignore_auth_case', False))
+            strip_domain=auth.strip_domain, lowercase=auth.lowercase,
+            local_domains=tuple(auth.local_domains),
+            ignore_auth_case=LoginModule(self.env).ignore_case)
 
     def name_occurrences(self, groups=()):
         """Every name Trac stores where a user's name goes:
