@@ -388,9 +388,9 @@ class RemoteUserAuthenticator(Component):
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")
+        # The public URL filter's guard keeps the redirect on the site.
         referer = req.args.get('referer') or req.get_header('Referer')
-        if urls.is_inside(referer, req.abs_href()) and \
-                not re.search(r'/login/?$', referer.split('?')[0]):
+        if referer and not re.search(r'/login/?$', referer.split('?')[0]):
             req.redirect(referer)
         req.redirect(req.abs_href())
 
