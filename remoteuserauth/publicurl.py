@@ -16,13 +16,13 @@ public site is https every cookie is ``Secure``, Trac's own ones
 
 import re
 
-from trac.config import BoolOption
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
 from trac.web.href import Href
 
 from remoteuserauth import trust, urls
-from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
+from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
+                                 _ask_first)
 from remoteuserauth.throttle import LogThrottle
 
 
@@ -35,7 +35,7 @@ class PublicURLFilter(Component):
 
     implements(IRequestFilter)
 
-    trust_forwarded = BoolOption('remoteuser', 'trust_forwarded', 'false',
+    trust_forwarded = SafeBoolOption('remoteuser', 'trust_forwarded', 'false',
         """Honour `X-Forwarded-Proto`, `X-Forwarded-Host`,
         `X-Forwarded-Port` and `X-Forwarded-Prefix` (the part of the path
         the proxy removed) from `trusted_proxies`, taking the value the
