@@ -1,7 +1,7 @@
 """Throwaway Kerberos realms on loopback, for real single sign-on tests.
 
 Two MIT realms built with k5test: LOCAL holds this Trac's users and its
-web service principal HTTP/localhost; OTHER is a second organisation
+web service principal HTTP/localhost; OTHER is a partner organisation
 whose realm LOCAL trusts both ways (krbtgt/LOCAL@OTHER, krbtgt/OTHER@LOCAL).
 A user of OTHER therefore gets a real service ticket for Trac, and Apache
 accepts it: only the plugin stands between `carol@OTHER.REALM` and the
@@ -53,14 +53,22 @@ KRB5_CONF = """\
 """
 
 
-def kdc_settings(port):
+def kdc_settings(port, pac=True):
     """k5test's configuration of one realm, moved to 127.0.0.1:`port`.
     k5test writes `$hostname:$port0` (every interface, fixed ports);
-    a None value drops its entry."""
+    a None value drops its entry.
+
+    `pac=False`: tickets without a PAC, as MIT before 1.20 and most
+    non-Windows KDCs issue them. MIT 1.20 refuses every ticket request
+    of a principal whose name holds a backslash when it issues PACs
+    ("HEADER_PAC ... KDC can't fulfill requested option"); without
+    them, such a principal gets tickets, which is what a partner realm's
+    administrator can make use of."""
     listen = '127.0.0.1:%d' % port
     kdc_conf = {'realms': {'$realm': {
         'kdc_ports': None, 'kdc_tcp_ports': None,
-        'kdc_listen': listen, 'kdc_tcp_listen': listen}}}
+        'kdc_listen': listen, 'kdc_tcp_listen': listen,
+        'disable_pac': None if pac else 'true'}}}
     krb5_conf = {'realms': {'$realm': {
         'kdc': listen, 'admin_server': None, 'kpasswd_server': None}}}
     return kdc_conf, krb5_conf
@@ -74,7 +82,7 @@ class Realms(object):
 
     def __init__(self, users):
         require('/usr/sbin/krb5kdc', '/usr/sbin/kdb5_util',
-                '/usr/sbin/kadmin.local', 'kinit', 'krb5-config')
+                '/usr/sbin/kadmin.local', 'kinit', 'klist', 'krb5-config')
         k5test = require_module('k5test')
         self.realms = {}
         self.dir = tempfile.mkdtemp(prefix='ruakrb-')
@@ -82,9 +90,7 @@ class Realms(object):
         try:
             for name in (LOCAL, OTHER):
                 port = free_port()
-                kdc_conf, krb5_conf = kdc_settings(port)
-                if name == OTHER:
-                    kdc_conf['realms']['$realm']['disable_pac'] = 'true'
+                kdc_conf, krb5_conf = kdc_settings(port, pac=name == LOCAL)
                 self.realms[name] = k5test.K5Realm(
                     realm=name, portbase=port, kdc_conf=kdc_conf,
                     krb5_conf=krb5_conf, create_user=False,
