@@ -87,16 +87,13 @@ def replace_block(marker, replacement):
     return edit
 
 
-@pytest.mark.parametrize('login, expected', [
-    ('EXAMPLE\\alice', 'alice'),
-    ('EXAMPLE\\Alice', 'alice'),
-])
-def test_mod_wsgi_sspi_names(deployed, public_tmp, login, expected):
+def test_mod_wsgi_sspi_names(deployed, public_tmp):
     """apache-mod-wsgi-sspi.conf, simulated: mod_authnz_sspi (Windows
     only) sets REMOTE_USER to `DOMAIN\\alice`; Basic authentication
     with such user names makes Apache set exactly that. (Kerberos runs
     for real in test_kerberos.py.)"""
-    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), [login])
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'),
+                     ['EXAMPLE\\alice', 'EXAMPLE\\Alice', 'PARTNER\\carol'])
     d = deployed('apache-mod-wsgi-sspi.conf',
                  [('remoteuser', 'header', ''),
                   ('remoteuser', 'local_domains', 'EXAMPLE'),
@@ -106,7 +103,13 @@ def test_mod_wsgi_sspi_names(deployed, public_tmp, login, expected):
                      '        AuthUserFile %s\n        Require valid-user'
                      % users)))
     check_anonymous_page(d.port, d.prefix)
-    check_login(d.port, d.prefix, d.base_url, basic(login), expected)
+    for login in ('EXAMPLE\\alice', 'EXAMPLE\\Alice'):
+        check_login(d.port, d.prefix, d.base_url, basic(login), 'alice')
+    # A user of a trusted domain that local_domains does not name.
+    r = http(d.port, d.prefix + '/login', basic('PARTNER\\carol'))
+    assert r.status == 302
+    assert not [c for c in r.cookies() if c.startswith('trac_auth=')]
+    assert re.search(r"refused .*'PARTNER'.*local_domains", d.env.log())
     check_hostile_clients(d.port, d.prefix)
 
 

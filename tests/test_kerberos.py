@@ -10,6 +10,7 @@ password, then the SPNEGO token Python's gssapi builds from that cache
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -79,9 +80,19 @@ def page_user(d, cookie):
     return owner[0][0]
 
 
-def access_log(d):
-    with open(os.path.join(d.server.dir, 'access.log')) as f:
-        return f.read()
+def apache_let_in(d, principal):
+    """Whether Apache's access log shows `principal` passing /login:
+    mod_auth_gssapi accepted the ticket and handed the request on.
+    Apache writes the line once the answer is sent, hence the wait."""
+    line = '127.0.0.1 %s "GET %s/login ' % (principal, d.prefix)
+    path = os.path.join(d.server.dir, 'access.log')
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with open(path) as f:
+            if line in f.read():
+                return True
+        time.sleep(0.05)
+    return False
 
 
 def refusals(d):
@@ -102,8 +113,7 @@ def test_local_realm_user_logs_in_with_a_ticket(kerberos, realms):
     assert d.env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
                     (cookie[1].split('=', 1)[1],)) == [('alice',)]
     # Apache believed the whole principal; the plugin made it `alice`.
-    assert '127.0.0.1 alice@%s "GET /prefix/login' % LOCAL in \
-        access_log(d)
+    assert apache_let_in(d, 'alice@' + LOCAL)
     assert not refusals(d)
     check_hostile_clients(d.port, d.prefix,
                           lambda: realms.negotiate(browser))
@@ -174,11 +184,10 @@ def test_other_realm_user_is_refused(kerberos, realms):
     browser = realms.ccache('carol-other')
     realms.kinit('carol@' + OTHER, browser)
     assert login(d, realms.negotiate(browser)) is None
-    assert '127.0.0.1 carol@%s "GET /prefix/login' % OTHER in \
-        access_log(d)
+    assert apache_let_in(d, 'carol@' + OTHER)
     lines = refusals(d)
     assert len(lines) == 1, lines
-    assert 'carol@' + OTHER in lines[0] or OTHER in lines[0]
+    assert "'carol@%s'" % OTHER in lines[0]
     assert 'local_domains' in lines[0]
     assert 'strip_domain = false' in lines[0]
     r = check_anonymous_page(d.port, d.prefix)
