@@ -258,3 +258,7 @@ def test_renewed_ticket_of_another_user_beats_older_cookie(kerberos,
     assert page_user(d, bob) == 'bob'
     assert d.env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
                     (bob[1].split('=', 1)[1],)) == [('bob',)]
+    # alice's cookie is retired: sent again, it logs nobody in.
+    assert d.env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
+                    (alice[1].split('=', 1)[1],)) == []
+    assert page_user(d, alice) is None
