@@ -171,6 +171,8 @@ def test_tokens_a_client_forges_never_log_in(kerberos, realms):
     replayed = http(d.port, d.prefix + '/login', token)
     assert replayed.status == 401
     assert not replayed.cookies()
+    # The replay cache the sample names, kept by Apache's user.
+    assert os.listdir(realms.rcache) == ['trac.rcache2']
     valid = token[0][1].split(' ', 1)[1]
     for value in ['Negotiate', 'Negotiate ', 'Negotiate !!!!',
                   'Negotiate ' + valid[:40], 'Negotiate ' + valid[::-1],
