@@ -197,15 +197,24 @@ def test_other_realm_user_is_refused(kerberos, realms):
     d.env.log()
     browser = realms.ccache('carol-other')
     realms.kinit('carol@' + OTHER, browser)
-    assert login(d, realms.negotiate(browser)) is None
+    r = http(d.port, d.prefix + '/login', realms.negotiate(browser))
+    assert r.status == 302
     assert apache_let_in(d, 'carol@' + OTHER)
     lines = refusals(d)
     assert len(lines) == 1, lines
     assert "'carol@%s'" % OTHER in lines[0]
     assert 'local_domains' in lines[0]
     assert 'strip_domain = false' in lines[0]
-    r = check_anonymous_page(d.port, d.prefix)
-    assert '/prefix/admin' not in r.body
+    # Back where she came from, with what /login set: anonymous, told
+    # that the web server did not identify her.
+    cookies = [c.split(';')[0] for c in r.cookies()]
+    assert not [c for c in cookies if c.startswith('trac_auth=')]
+    assert r.header('Location') == d.base_url
+    page = http(d.port, d.prefix + '/',
+                [('Cookie', '; '.join(cookies))] if cookies else [])
+    assert page.status == 200
+    assert logged_in_as(page) is None
+    assert 'did not identify you' in page.body
 
 
 def test_other_realm_user_kept_whole_without_strip_domain(kerberos, realms):
