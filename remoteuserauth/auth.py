@@ -14,6 +14,7 @@ from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
+from trac.util import as_bool
 from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
@@ -39,6 +40,22 @@ _MAX_COOKIE_OWNERS = 4096
 
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                   'no', 'false', 'disabled', 'off')
+
+
+class SafeBoolOption(BoolOption):
+    """A boolean option whose value, when it is no boolean at all
+    (`maybe`), is its default, as the log then says; Trac's own reads
+    any unknown word as false, which would turn `strip_domain` off."""
+
+    def accessor(self, section, name, default):
+        value = section.get(name, default)
+        if isinstance(value, str) and value.strip():
+            try:
+                float(value)
+            except ValueError:
+                if value.strip().lower() not in _BOOLEAN_WORDS:
+                    value = default
+        return as_bool(value)
 
 
 class RemoteUserAuthenticator(Component):
@@ -86,7 +103,7 @@ class RemoteUserAuthenticator(Component):
         process only when you set it.
         """)
 
-    strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
+    strip_domain = SafeBoolOption('remoteuser', 'strip_domain', 'true',
         """Remove the Windows domain and the Kerberos realm from the
         names of `local_domains`: `EXAMPLE\\user` and `user@EXAMPLE.COM`
         become `user`. A name of any other domain is refused (logged),
@@ -104,7 +121,7 @@ class RemoteUserAuthenticator(Component):
         trusted realm is not the local `carol`. (since 0.2)
         """)
 
-    lowercase = BoolOption('remoteuser', 'lowercase', 'false',
+    lowercase = SafeBoolOption('remoteuser', 'lowercase', 'false',
         """Fold user names to lower case, for identity providers that
         do not care about case (Active Directory) so that `JDoe` and
         `jdoe` are one Trac user. `[trac] ignore_auth_case` folds the
@@ -112,7 +129,7 @@ class RemoteUserAuthenticator(Component):
         first: it lists the existing users that would become one.
         """)
 
-    cookie_login = BoolOption('remoteuser', 'cookie_login', 'true',
+    cookie_login = SafeBoolOption('remoteuser', 'cookie_login', 'true',
         """Let Trac's `trac_auth` cookie keep a browser logged in on the
         pages the front end leaves alone (a front end that protects
         `/login` only). Set to `false` when the front end authenticates
@@ -388,9 +405,9 @@ class RemoteUserAuthenticator(Component):
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")
+        # The public URL filter's guard keeps the redirect on the site.
         referer = req.args.get('referer') or req.get_header('Referer')
-        if urls.is_inside(referer, req.abs_href()) and \
-                not re.search(r'/login/?$', referer.split('?')[0]):
+        if referer and not re.search(r'/login/?$', referer.split('?')[0]):
             req.redirect(referer)
         req.redirect(req.abs_href())
 

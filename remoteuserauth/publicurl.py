@@ -16,13 +16,13 @@ public site is https every cookie is ``Secure``, Trac's own ones
 
 import re
 
-from trac.config import BoolOption
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
 from trac.web.href import Href
 
 from remoteuserauth import trust, urls
-from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
+from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
+                                 _ask_first)
 from remoteuserauth.throttle import LogThrottle
 
 
@@ -35,7 +35,7 @@ class PublicURLFilter(Component):
 
     implements(IRequestFilter)
 
-    trust_forwarded = BoolOption('remoteuser', 'trust_forwarded', 'false',
+    trust_forwarded = SafeBoolOption('remoteuser', 'trust_forwarded', 'false',
         """Honour `X-Forwarded-Proto`, `X-Forwarded-Host`,
         `X-Forwarded-Port` and `X-Forwarded-Prefix` (the part of the path
         the proxy removed) from `trusted_proxies`, taking the value the
@@ -146,15 +146,16 @@ class PublicURLFilter(Component):
             inside_only = bool(_LOGIN_PATHS.match(req.path_info))
             location, reason = urls.secure_location(url, public, inside_only,
                                                     allowed)
-            if reason is None or req.environ.get(_REDIRECTED_KEY):
+            if location == url or req.environ.get(_REDIRECTED_KEY):
                 return
             req.environ[_REDIRECTED_KEY] = True
-            peer = trust.describe_peer(req.remote_addr)
-            self._throttle.log(
-                self.log.warning, ('redirect', reason, peer),
-                "TracRemoteUserAuth: a redirect of %s from %s to %r was "
-                "sent to %s instead: %s", req.path_info, peer, url,
-                location, reason)
+            if reason:
+                peer = trust.describe_peer(req.remote_addr)
+                self._throttle.log(
+                    self.log.warning, ('redirect', reason, peer),
+                    "TracRemoteUserAuth: a redirect of %s from %s to %r "
+                    "was sent to %s instead: %s", req.path_info, peer, url,
+                    location, reason)
             req.redirect(location, permanent)
         return listener
 
@@ -172,7 +173,7 @@ class PublicURLFilter(Component):
                     "its value holds a control character (%r)", name,
                     value[:200])
                 if name.lower() == 'location':
-                    clean.append((name, urls.url_string(public) + '/'))
+                    clean.append((name, urls.url_string(public)))
                 continue
             clean.append((name, value))
         return clean

@@ -114,10 +114,11 @@ class TracEnv(object):
         """A trac_auth cookie of `name`, as an earlier login left it;
         returns the Cookie header a browser sends with it."""
         cookie = 'c0ffee' + name
-        self.env().db_transaction(
-            "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-            "VALUES (%s, %s, %s, %s)",
-            (cookie, name, '127.0.0.1', int(time.time())))
+        with self.env().db_transaction as db:
+            db("DELETE FROM auth_cookie WHERE cookie=%s", (cookie,))
+            db("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+               "VALUES (%s, %s, %s, %s)",
+               (cookie, name, '127.0.0.1', int(time.time())))
         return ('Cookie', 'trac_auth=' + cookie)
 
     def log(self):
