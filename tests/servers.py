@@ -1,6 +1,7 @@
 """Starting and stopping real servers on loopback for the tests."""
 
 import http.client as httplib
+import importlib
 import os
 import shutil
 import signal
@@ -23,6 +24,19 @@ def require(*programs):
             if IN_CI:
                 pytest.fail(message)
             pytest.skip(message)
+
+
+def require_module(name):
+    """Import a Python module the test needs; skip (or, in CI, fail)
+    when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        message = "Python module %s is not installed (%s); make test " \
+            "installs it" % (name, e)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def free_port():
