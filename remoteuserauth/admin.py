@@ -27,7 +27,7 @@ _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
                   'secret_file', 'strip_domain', 'local_domains',
                   'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
-                  'trust_forwarded', 'log_interval')
+                  'trust_forwarded', 'trust_forwarded_for', 'log_interval')
 
 
 # Where Trac stores user names: (place, query of name and count).

@@ -25,6 +25,7 @@ from trac.web.session import DetachedSession
 from remoteuserauth import decision as decisions
 from remoteuserauth import names, trust, urls
 from remoteuserauth.secretfile import SecretFile
+from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -225,7 +226,7 @@ class RemoteUserAuthenticator(Component):
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded',
-                     'local_domains')) + \
+                     'local_domains', 'trust_forwarded_for')) + \
             (self.config.get('trac', 'ignore_auth_case'),
              self.secret_file_status())
         key, settings = self._settings_cache
@@ -268,7 +269,7 @@ class RemoteUserAuthenticator(Component):
         """Sentences for the boolean options whose value is no boolean
         (Trac would silently use the default)."""
         for name in ('strip_domain', 'lowercase', 'trust_forwarded',
-                     'cookie_login'):
+                     'cookie_login', 'trust_forwarded_for'):
             value = self.config.get('remoteuser', name).strip()
             if not value:
                 continue
@@ -308,9 +309,11 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
-            # The first the plugin sees of the request.
+            # The first the plugin sees of the request: the guard
+            # and the client address before Trac's cookie login reads it.
             from remoteuserauth.publicurl import PublicURLFilter
             PublicURLFilter(self.env).guard_response(req)
+            ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision
             if decision.name:

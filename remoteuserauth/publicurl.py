@@ -23,6 +23,7 @@ from trac.web.href import Href
 from remoteuserauth import trust, urls
 from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
                                  _ask_first)
+from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.throttle import LogThrottle
 
 
@@ -52,6 +53,8 @@ class PublicURLFilter(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
+        ClientAddress(self.env).apply(
+            req.environ, RemoteUserAuthenticator(self.env).settings().networks)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -87,7 +90,7 @@ class PublicURLFilter(Component):
         if base is not None:
             return base
         settings = RemoteUserAuthenticator(self.env).settings()
-        trusted = trust.trusted_network(environ.get('REMOTE_ADDR'),
+        trusted = trust.trusted_network(trust.direct_peer(environ),
                                         settings.networks)
         seen = urls.request_url(environ)
         if trusted and self.trust_forwarded:
@@ -96,7 +99,7 @@ class PublicURLFilter(Component):
         if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
                 seen.scheme == 'https' and not _server_says_https(environ):
             # tracd believes X-Forwarded-Proto from anyone; undo that.
-            peer = trust.describe_peer(environ.get('REMOTE_ADDR'))
+            peer = trust.describe_peer(trust.direct_peer(environ))
             self._throttle.log(
                 self.log.warning, peer,
                 "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "

@@ -16,6 +16,8 @@ and nothing told the backend (``SCRIPT_NAME`` is empty), the prefix of
 ``[trac] base_url`` (or, with ``[remoteuser] trust_forwarded``, a trusted
 proxy's ``X-Forwarded-Prefix``) moves from ``PATH_INFO`` to
 ``SCRIPT_NAME``, so that Trac finds the page instead of answering 404.
+With ``[remoteuser] trust_forwarded_for``, it also gives Trac the
+client's address (`remoteuserauth.remoteaddr`) before Trac reads it.
 """
 
 import os
@@ -26,6 +28,7 @@ from trac.web.main import dispatch_request
 from remoteuserauth import trust, urls
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.publicurl import PublicURLFilter
+from remoteuserauth.remoteaddr import ClientAddress
 
 #: The prefix that was moved, for diagnostics.
 MOVED_KEY = 'remoteuserauth.moved_prefix'
@@ -33,7 +36,8 @@ MOVED_KEY = 'remoteuserauth.moved_prefix'
 
 def application(environ, start_response):
     """The WSGI application: Trac's `dispatch_request`, with the public
-    path prefix moved into ``SCRIPT_NAME`` when needed."""
+    path prefix moved into ``SCRIPT_NAME`` when needed, and the client
+    address in ``REMOTE_ADDR`` when configured."""
     _locate_environment(environ)
     missing = _missing_project(environ)
     if missing is not None:
@@ -44,9 +48,13 @@ def application(environ, start_response):
         start_response('404 Not Found', [('Content-Type', 'text/plain'),
                                          ('Content-Length', str(len(body)))])
         return [body]
-    prefix = _mount_prefix(environ)
-    if prefix:
-        _move_prefix(environ, prefix)
+    env = _open_environment(environ)
+    if env is not None:
+        networks = RemoteUserAuthenticator(env).settings().networks
+        ClientAddress(env).apply(environ, networks)
+        prefix = _mount_prefix(env, environ, networks)
+        if prefix:
+            _move_prefix(environ, prefix)
     return dispatch_request(environ, start_response)
 
 
@@ -80,17 +88,22 @@ def _missing_project(environ):
     return None
 
 
-def _mount_prefix(environ):
-    """The path prefix the proxy left in ``PATH_INFO``, or `None`."""
-    if environ.get('SCRIPT_NAME'):
-        return None
+def _open_environment(environ):
+    """The environment of ``trac.env_path``, or `None` (several
+    projects, or an environment that does not open)."""
     env_path = environ.get('trac.env_path')
     if not env_path:
         return None
     try:
-        env = open_environment(env_path, use_cache=True)
+        return open_environment(env_path, use_cache=True)
     except Exception:
         # dispatch_request opens it again and shows the error page.
+        return None
+
+
+def _mount_prefix(env, environ, networks):
+    """The path prefix the proxy left in ``PATH_INFO``, or `None`."""
+    if environ.get('SCRIPT_NAME'):
         return None
     public = PublicURLFilter(env)
     base = public.configured_base()
@@ -100,8 +113,7 @@ def _mount_prefix(environ):
         return None     # set but invalid: the filter logs why
     forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
     if forwarded and public.trust_forwarded:
-        networks = RemoteUserAuthenticator(env).settings().networks
-        if trust.trusted_network(environ.get('REMOTE_ADDR'), networks):
+        if trust.trusted_network(trust.direct_peer(environ), networks):
             return urls.normalize_prefix(trust.last_list_value(forwarded))
     return None
 

@@ -27,6 +27,7 @@ from servers import find_header  # noqa: E402
 import remoteuserauth.publicurl  # noqa: E402,F401
 import remoteuserauth.groupsync  # noqa: E402,F401
 import remoteuserauth.admin  # noqa: E402,F401
+import remoteuserauth.revoke  # noqa: E402,F401
 
 Response = namedtuple('Response', 'status headers body environ')
 

@@ -7,17 +7,19 @@ configuration of the test's own (ports, pid file, modules), and include
 the sample the way a site configuration is included on a server.
 """
 
+import configparser
 import grp
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 
 from conftest import ROOT, TracEnv
-from servers import Server, free_port, require
+from servers import Server, free_port, python_env, require
 
 SAMPLES = os.path.join(ROOT, 'conf-samples')
 APACHE_MODULES = '/usr/lib/apache2/modules'
@@ -37,6 +39,38 @@ def render(name, dest, **values):
     with open(dest, 'w', encoding='utf-8') as f:
         f.write(text)
     return dest
+
+
+def ini_options(sample, dest, **values):
+    """The trac.ini fragment `sample`, rendered to `dest`, as (section,
+    name, value) options for `TracEnv`."""
+    render(sample, dest, **values)
+    parser = configparser.RawConfigParser(inline_comment_prefixes=None)
+    parser.optionxform = str
+    parser.read(dest)
+    return [(section, name, value) for section in parser.sections()
+            for name, value in parser.items(section)]
+
+
+def gunicorn_service(workdir, site, sample, **values):
+    """Render the gunicorn configuration `sample` as
+    `workdir`/gunicorn.conf.py, and trac-gunicorn.service beside it, and
+    run the unit's ExecStart as systemd would; `values` fill the
+    sample's placeholders (BACKEND_PORT, and BACKEND_ADDRESS when it has
+    one, say where it listens)."""
+    render(sample, os.path.join(workdir, 'gunicorn.conf.py'), **values)
+    unit = render('trac-gunicorn.service',
+                  os.path.join(workdir, 'trac-gunicorn.service'),
+                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    parser.read(unit)
+    argv = shlex.split(parser.get('Service', 'ExecStart'))
+    assert parser.get('Service', 'User') == 'trac'
+    return Server(argv, values['BACKEND_PORT'],
+                  os.path.join(workdir, 'gunicorn.out'),
+                  env=python_env(site), cwd=workdir,
+                  host=values.get('BACKEND_ADDRESS', '127.0.0.1'))
 
 
 def server_user():

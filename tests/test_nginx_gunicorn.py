@@ -1,39 +1,24 @@
 """nginx -> gunicorn samples against the real servers: one project and
 several, started the way trac-gunicorn.service starts gunicorn."""
 
-import configparser
 import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from deploy import (PASSWORD, Nginx, deploy_static, htpasswd, make_env,
-                    render)
+from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
+                    htpasswd, make_env, render)
 from e2e import basic, check_deployment
-from servers import Server, free_port, http, python_env, require
+from servers import free_port, http, require
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
                            parent_dir=''):
-    """Render gunicorn.conf.py and trac-gunicorn.service, and run the
-    unit's ExecStart as systemd would."""
-    render('gunicorn.conf.py', os.path.join(workdir, 'gunicorn.conf.py'),
-           BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
-           TRAC_ENV_PARENT_DIR=parent_dir)
-    unit = render('trac-gunicorn.service',
-                  os.path.join(workdir, 'trac-gunicorn.service'),
-                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
-    parser = configparser.RawConfigParser(strict=False)
-    parser.optionxform = str
-    parser.read(unit)
-    argv = shlex.split(parser.get('Service', 'ExecStart'))
-    assert parser.get('Service', 'User') == 'trac'
-    return Server(argv, backend_port, os.path.join(workdir, 'gunicorn.out'),
-                  env=python_env(site), cwd=workdir)
+    return gunicorn_service(workdir, site, 'gunicorn.conf.py',
+                            BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
+                            TRAC_ENV_PARENT_DIR=parent_dir)
 
 
 @pytest.fixture
