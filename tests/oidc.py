@@ -22,7 +22,11 @@ import urllib.request
 
 import pytest
 
+from deploy import give_to_server
 from servers import IN_CI, Server, free_port, python_env
+from test_apache_wsgi import Deployment
+
+SAMPLE = 'apache-mod-auth-openidc.conf'
 
 #: What a browser sends: mod_auth_openidc answers 401 instead of sending
 #: the browser to the provider unless the request accepts text/html.
@@ -51,6 +55,7 @@ class Provider(Server):
 
     def __init__(self, workdir, users=None, token_max_age=None):
         require_provider()
+        os.makedirs(workdir, exist_ok=True)
         port = free_port()
         self.issuer = 'http://127.0.0.1:%d' % port
         argv = [sys.executable, '-m', 'oidc_provider_mock',
@@ -76,6 +81,24 @@ class Provider(Server):
             headers={'Content-Type': 'application/json'})
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 204, response.status
+
+
+def deploy(workdir, site, provider, options, edit=None):
+    """conf-samples/apache-mod-auth-openidc.conf in Apache, Trac under
+    mod_wsgi with the trac.ini `options`, the provider's issuer, and
+    logout_url as the sample says: mod_auth_openidc's logout, back to
+    Trac. `edit` changes the rendered sample."""
+    os.makedirs(workdir)
+    d = Deployment(workdir, site, SAMPLE, options, ['auth_openidc'],
+                   edit=edit, ISSUER=provider.issuer, CLIENT_ID='trac',
+                   CLIENT_SECRET='trac-secret',
+                   PASSPHRASE='a long random string')
+    d.issuer = provider.issuer
+    d.logout_url = '%s/oidc/callback?logout=%s' % (
+        d.base_url, urllib.parse.quote(d.base_url + '/', safe=''))
+    d.env.configure('remoteuser', logout_url=d.logout_url)
+    give_to_server(d.env.path)
+    return d
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -12,18 +12,15 @@ give it users whose names are foreign, or dangerous once cleaned.
 
 import os
 import shutil
-import urllib.parse
+import time
 
 import pytest
 
 from browser import Chromium
 from conftest import logged_in_as
-from deploy import give_to_server, public_dir
-from oidc import Client, Provider
+from deploy import public_dir
+from oidc import Client, Provider, deploy
 from servers import http
-from test_apache_wsgi import Deployment
-
-SAMPLE = 'apache-mod-auth-openidc.conf'
 
 LOCAL = {'preferred_username': 'carol@example.com',
          'email': 'carol@example.com', 'name': 'Carol Jos\u00e9',
@@ -70,22 +67,6 @@ HOSTILE = [('Remote-User', 'admin'), ('Remote_User', 'admin'),
            ('X-Forwarded-User', 'admin')]
 
 
-def deploy(workdir, site, provider, options=OPTIONS, edit=None):
-    """The sample in Apache, with the provider's issuer, and logout_url
-    as the sample says: mod_auth_openidc's logout, back to Trac."""
-    os.makedirs(workdir)
-    d = Deployment(workdir, site, SAMPLE, options, ['auth_openidc'],
-                   edit=edit, ISSUER=provider.issuer, CLIENT_ID='trac',
-                   CLIENT_SECRET='trac-secret',
-                   PASSPHRASE='a long random string')
-    d.issuer = provider.issuer
-    d.logout_url = '%s/oidc/callback?logout=%s' % (
-        d.base_url, urllib.parse.quote(d.base_url + '/', safe=''))
-    d.env.configure('remoteuser', logout_url=d.logout_url)
-    give_to_server(d.env.path)
-    return d
-
-
 @pytest.fixture(scope='module')
 def workdir():
     path = public_dir('ruaoidc-')
@@ -106,7 +87,7 @@ def provider(workdir):
 
 @pytest.fixture(scope='module')
 def site(workdir, staged_site, provider):
-    d = deploy(os.path.join(workdir, 'a'), staged_site, provider)
+    d = deploy(os.path.join(workdir, 'a'), staged_site, provider, OPTIONS)
     d.env.admin('permission add developers WIKI_ADMIN')
     yield d
     d.stop()
@@ -219,7 +200,7 @@ def test_email_claim_decides_when_configured(workdir, staged_site,
         assert text.count(line) == 1
         return text.replace(line, 'OIDCRemoteUserClaim email\n')
     d = deploy(os.path.join(workdir, 'email'), staged_site, provider,
-               edit=edit)
+               OPTIONS, edit)
     try:
         page = Client().login(d.base_url + '/login', 'dave')
         assert logged_in_as(page) is None
@@ -228,3 +209,32 @@ def test_email_claim_decides_when_configured(workdir, staged_site,
         assert logged_in_as(page) == CAROL
     finally:
         d.stop()
+
+
+def test_relying_party_session_ends_with_the_id_token(workdir, staged_site):
+    """`OIDCSessionMaxDuration 0`: once the ID token has expired, /login
+    goes back to the provider for a new one instead of handing Trac the
+    old token (which a plugin verifying it, `jwt_header`, would refuse)
+    or the old claims."""
+    lifetime = 4
+    short = Provider(os.path.join(workdir, 'short'), {'carol': LOCAL},
+                     token_max_age=lifetime)
+    try:
+        d = deploy(os.path.join(workdir, 'short-site'), staged_site, short,
+                   OPTIONS)
+        try:
+            client = Client()
+            assert logged_in_as(client.login(d.base_url + '/login',
+                                              'carol')) == CAROL
+            client.hops = []
+            client.go(d.base_url + '/login')
+            assert not [u for u in client.hops if u.startswith(d.issuer)]
+            time.sleep(lifetime + 1)
+            page = client.go(d.base_url + '/login')
+            assert [u for u in client.hops if u.startswith(
+                d.issuer + '/oauth2/authorize')], client.hops
+            assert 'name="sub"' in page.body
+        finally:
+            d.stop()
+    finally:
+        short.stop()
