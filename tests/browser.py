@@ -1,4 +1,5 @@
-"""The real headless Chromium, driven through the DevTools protocol.
+"""Browsers for the single sign-on tests: the real headless Chromium,
+driven through the DevTools protocol, and a scripted client.
 
 `--dump-dom` can only load one URL; a single sign-on needs a browser
 that fills in forms and presses buttons across several sites. Chromium
@@ -6,15 +7,24 @@ speaks the DevTools protocol over a pipe (`--remote-debugging-pipe`:
 commands in on fd 3, answers out on fd 4, JSON messages ended by NUL),
 which needs nothing but the standard library. The pages run in
 Chromium itself: its cookies, redirects, form posts and SameSite rules.
+
+`Client` does the same flows request by request, so that a test can
+send what no browser would (a client's own identity headers) and look
+at every hop.
 """
 
 import fcntl
+import html.parser
+import http.cookiejar
 import json
 import os
 import select
 import shutil
 import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from servers import require, stop_process
 
@@ -166,3 +176,130 @@ class Chromium(object):
             except OSError:
                 pass
         self.log.close()
+
+
+#: What a browser sends: mod_auth_openidc answers 401 instead of sending
+#: the browser to the provider unless the request accepts text/html.
+ACCEPT_HTML = 'text/html,application/xhtml+xml,*/*;q=0.8'
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Page(object):
+    def __init__(self, url, status, headers, body):
+        self.url = url
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class _Forms(html.parser.HTMLParser):
+    """The forms of a page: (action, method, {name: value} of inputs)."""
+
+    def __init__(self):
+        html.parser.HTMLParser.__init__(self)
+        self.forms = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == 'form':
+            self.forms.append((attrs.get('action') or '',
+                               (attrs.get('method') or 'get').lower(), {}))
+        elif tag == 'input' and self.forms and attrs.get('name') and \
+                attrs.get('type', 'text') in ('hidden', 'text'):
+            self.forms[-1][2][attrs['name']] = attrs.get('value') or ''
+
+
+class _LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Send Secure cookies to http://127.0.0.1 too, as browsers do
+    (loopback is a secure context)."""
+
+    def return_ok_secure(self, cookie, request):
+        host = urllib.parse.urlsplit(request.get_full_url()).hostname
+        return host in ('127.0.0.1', 'localhost', '::1') or \
+            http.cookiejar.DefaultCookiePolicy.return_ok_secure(
+                self, cookie, request)
+
+
+class Client(object):
+    """A scripted browser: keeps cookies as a browser does, asks for
+    HTML, follows redirects one at a time (`hops` lists the URLs it was
+    sent to), submits forms, and sends `headers` with every request."""
+
+    def __init__(self, headers=()):
+        self.jar = http.cookiejar.CookieJar(_LoopbackIsSecure())
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
+        self.headers = list(headers)
+        self.hops = []
+
+    def request(self, url, form=None, headers=()):
+        """One request, the redirect not followed."""
+        data = urllib.parse.urlencode(form).encode() \
+            if form is not None else None
+        request = urllib.request.Request(url, data=data)
+        request.add_header('Accept', ACCEPT_HTML)
+        request.add_header('User-Agent', 'TracRemoteUserAuth-tests')
+        for name, value in self.headers + list(headers):
+            request.add_header(name, value)
+        try:
+            response = self.opener.open(request, timeout=60)
+        except urllib.error.HTTPError as e:
+            response = e
+        with response:
+            body = response.read().decode('utf-8', 'replace')
+            return Page(url, response.status, response.headers, body)
+
+    def go(self, url, form=None, headers=(), limit=10):
+        """A request and the redirects that follow it; the last page."""
+        page = self.request(url, form, headers)
+        while page.status in (301, 302, 303, 307) and limit:
+            url = urllib.parse.urljoin(url, page.headers['Location'])
+            self.hops.append(url)
+            page = self.request(url, headers=headers)
+            limit -= 1
+        return page
+
+    def submit(self, page, fields=None, index=0, headers=()):
+        """Submit a form of `page` with its own inputs and `fields` (the
+        button pressed, what was typed); the last page."""
+        parser = _Forms()
+        parser.feed(page.body)
+        assert len(parser.forms) > index, (page.url, page.body[:2000])
+        action, method, inputs = parser.forms[index]
+        inputs.update(fields or {})
+        url = urllib.parse.urljoin(page.url, action)
+        if method == 'post':
+            return self.go(url, inputs, headers)
+        return self.go(url + '?' + urllib.parse.urlencode(inputs),
+                       headers=headers)
+
+    def login(self, url, headers=(), **fields):
+        """Go to `url` (Trac's /login), submit the identity provider's
+        form with `fields` (the user chosen), and follow the way back,
+        auto-posting forms (SAML's HTTP-POST binding) included; the last
+        page."""
+        page = self.go(url, headers=headers)
+        assert page.status == 200, (page.url, page.status, page.body[:1000])
+        page = self.submit(page, fields, headers=headers)
+        while 'document.forms[0].submit()' in page.body:
+            page = self.submit(page, headers=headers)
+        return page
+
+    def logout(self, page):
+        """Press Trac's Logout button on `page`; the last page."""
+        parser = _Forms()
+        parser.feed(page.body)
+        index = [i for i, (action, _, _) in enumerate(parser.forms)
+                 if action.endswith('/logout')]
+        assert index, page.body[:2000]
+        return self.submit(page, index=index[0])
+
+    def cookie(self, name):
+        for cookie in self.jar:
+            if cookie.name == name:
+                return cookie.value
+        return None

@@ -1,5 +1,5 @@
-"""A real OpenID provider on loopback for the single sign-on tests, and a
-scripted browser that goes through the authorization-code flow.
+"""A real OpenID provider on loopback for the single sign-on tests, and
+the OpenID Connect sample deployed in front of Trac.
 
 The provider is the `oidc-provider-mock` package, run as a process of its
 own: its users and their claims are what the test says (`Provider(users=
@@ -10,13 +10,10 @@ endpoint shows a form: posting `sub` logs that user in, without a
 password.
 """
 
-import http.cookiejar
 import importlib.util
 import json
 import os
-import re
 import sys
-import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -27,10 +24,6 @@ from servers import IN_CI, Server, free_port, python_env
 from test_apache_wsgi import Deployment
 
 SAMPLE = 'apache-mod-auth-openidc.conf'
-
-#: What a browser sends: mod_auth_openidc answers 401 instead of sending
-#: the browser to the provider unless the request accepts text/html.
-ACCEPT_HTML = 'text/html,application/xhtml+xml,*/*;q=0.8'
 
 
 def require_provider():
@@ -99,81 +92,3 @@ def deploy(workdir, site, provider, options, edit=None):
     d.env.configure('remoteuser', logout_url=d.logout_url)
     give_to_server(d.env.path)
     return d
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Page(object):
-    def __init__(self, url, status, headers, body):
-        self.url = url
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-
-class Client(object):
-    """A scripted browser: keeps cookies as a browser does, asks for
-    HTML, follows redirects one at a time (`hops` lists the URLs it was
-    sent to) and sends `headers` with every request."""
-
-    def __init__(self, headers=()):
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect)
-        self.headers = list(headers)
-        self.hops = []
-
-    def request(self, url, form=None, headers=()):
-        """One request, the redirect not followed."""
-        data = urllib.parse.urlencode(form).encode() \
-            if form is not None else None
-        request = urllib.request.Request(url, data=data)
-        request.add_header('Accept', ACCEPT_HTML)
-        request.add_header('User-Agent', 'TracRemoteUserAuth-tests')
-        for name, value in self.headers + list(headers):
-            request.add_header(name, value)
-        try:
-            response = self.opener.open(request, timeout=60)
-        except urllib.error.HTTPError as e:
-            response = e
-        with response:
-            body = response.read().decode('utf-8', 'replace')
-            return Page(url, response.status, response.headers, body)
-
-    def go(self, url, form=None, headers=(), limit=10):
-        """A request and the redirects that follow it; the last page."""
-        page = self.request(url, form, headers)
-        while page.status in (301, 302, 303, 307) and limit:
-            url = urllib.parse.urljoin(url, page.headers['Location'])
-            self.hops.append(url)
-            page = self.request(url, headers=headers)
-            limit -= 1
-        return page
-
-    def login(self, url, sub, headers=()):
-        """Go to `url` (Trac's /login), let the provider's form log `sub`
-        in, and follow the way back; the last page."""
-        page = self.go(url, headers=headers)
-        assert page.status == 200 and 'name="sub"' in page.body, \
-            (page.url, page.status, page.body[:1000])
-        return self.go(page.url, {'sub': sub}, headers)
-
-    def cookie(self, name):
-        for cookie in self.jar:
-            if cookie.name == name:
-                return cookie.value
-        return None
-
-    def logout(self, page):
-        """Press Trac's Logout button on `page`; the last page."""
-        form = re.search(r'<form[^>]*id="logout"[^>]*>.*?</form>', page.body,
-                         re.S)
-        assert form, page.body[:2000]
-        action = re.search(r'action="([^"]+)"', form.group(0)).group(1)
-        token = re.search(r'name="__FORM_TOKEN" value="([^"]+)"',
-                          form.group(0)).group(1)
-        return self.go(urllib.parse.urljoin(page.url, action),
-                       {'__FORM_TOKEN': token})

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from browser import Chromium
+from browser import Chromium, Client
 from conftest import logged_in_as
 from deploy import public_dir
-from oidc import Client, Provider, deploy
+from oidc import Provider, deploy
 from servers import http
 
 LOCAL = {'preferred_username': 'carol@example.com',
@@ -152,7 +152,7 @@ def test_provider_names_that_are_not_local_users(site, sub):
     name, reason = REFUSED[sub]
     site.env.log()
     client = Client()
-    page = client.login(site.base_url + '/login', sub)
+    page = client.login(site.base_url + '/login', sub=sub)
     assert page.status == 200, page.body[:500]
     assert page.url.startswith(site.base_url)
     assert logged_in_as(page) is None
@@ -181,7 +181,7 @@ def test_client_headers_count_for_nothing(site):
     assert r.header('Location').startswith(site.issuer)
 
     carol = Client(HOSTILE)
-    page = carol.login(site.base_url + '/login', 'carol')
+    page = carol.login(site.base_url + '/login', sub='carol')
     assert logged_in_as(page) == CAROL
     for path in ('/wiki/WikiStart', '/prefs', '/login'):
         assert logged_in_as(carol.go(site.base_url + path)) == CAROL
@@ -202,10 +202,10 @@ def test_email_claim_decides_when_configured(workdir, staged_site,
     d = deploy(os.path.join(workdir, 'email'), staged_site, provider,
                OPTIONS, edit)
     try:
-        page = Client().login(d.base_url + '/login', 'dave')
+        page = Client().login(d.base_url + '/login', sub='dave')
         assert logged_in_as(page) is None
         assert "'evil.example' of 'dave@evil.example'" in d.env.log()
-        page = Client().login(d.base_url + '/login', 'carol')
+        page = Client().login(d.base_url + '/login', sub='carol')
         assert logged_in_as(page) == CAROL
     finally:
         d.stop()
@@ -225,7 +225,7 @@ def test_relying_party_session_ends_with_the_id_token(workdir, staged_site):
         try:
             client = Client()
             assert logged_in_as(client.login(d.base_url + '/login',
-                                              'carol')) == CAROL
+                                              sub='carol')) == CAROL
             client.hops = []
             client.go(d.base_url + '/login')
             assert not [u for u in client.hops if u.startswith(d.issuer)]

@@ -16,9 +16,10 @@ import shutil
 
 import pytest
 
+from browser import Client
 from conftest import logged_in_as
 from deploy import public_dir
-from oidc import Client, Provider, deploy
+from oidc import Provider, deploy
 from servers import http
 
 #: REMOTE_USER says mallory (preferred_username); the token's email says
@@ -94,7 +95,7 @@ def site(request, workdir, staged_site, provider):
 
 def test_the_signed_id_token_names_the_user(site):
     client = Client()
-    page = client.login(site.base_url + '/login', 'erin')
+    page = client.login(site.base_url + '/login', sub='erin')
     assert page.url.startswith(site.base_url)
     assert logged_in_as(page) == 'Erin'
     assert client.cookie('trac_auth')
@@ -118,7 +119,7 @@ def test_verified_but_foreign_names_are_refused(site, sub):
     email, reason = REFUSED[sub]
     site.env.log()
     client = Client()
-    page = client.login(site.base_url + '/login', sub)
+    page = client.login(site.base_url + '/login', sub=sub)
     assert page.status == 200
     assert logged_in_as(page) is None
     assert client.cookie('trac_auth') is None
@@ -141,7 +142,7 @@ def test_a_client_cannot_hand_over_a_token(site, provider):
     assert r.status == 302
     assert r.header('Location').startswith(provider.issuer)
     erin = Client(hostile)
-    assert logged_in_as(erin.login(site.base_url + '/login', 'erin')) == \
-        'Erin'
+    page = erin.login(site.base_url + '/login', sub='erin')
+    assert logged_in_as(page) == 'Erin'
     assert logged_in_as(erin.go(site.base_url + '/wiki/WikiStart')) == 'Erin'
     assert not site.env.db("SELECT sid FROM session WHERE sid='admin'")
