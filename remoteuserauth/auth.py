@@ -206,7 +206,7 @@ class RemoteUserAuthenticator(Component):
         decision = self.decision(req)
         self._retire_cookie(req, decision)
         if decision.name and req.authname == decision.name:
-            changes = self._profile_changes(req) if decision.network else {}
+            changes = self._profile_changes(req, decision)
             if changes or not req.session.last_visit:
                 self._store_session(req, changes)
         if isinstance(handler, LoginModule):
@@ -374,7 +374,7 @@ class RemoteUserAuthenticator(Component):
                           "cookie_login = false)")
         LoginModule(self.env)._expire_cookie(req)
 
-    def _profile_changes(self, req):
+    def _profile_changes(self, req, decision):
         """The session values the profile headers change."""
         changes = {}
         for option, key, clean in (('name_header', 'name',
@@ -390,6 +390,11 @@ class RemoteUserAuthenticator(Component):
                                    option, e)
                 continue
             if env_key is None or req.environ.get(env_key) is None:
+                continue
+            if not (decision.network or trust.is_server_variable(env_key)):
+                # A header speaks for the user only from a trusted proxy;
+                # a server variable (env:OIDC_CLAIM_email) is the web
+                # server's own, whoever the peer is.
                 continue
             value = clean(req.environ[env_key])
             if value is None:

@@ -32,7 +32,8 @@ class Deployment(object):
         shutil.copy(os.path.join(SAMPLES, 'trac.wsgi'), wsgi_dir)
         conf = render(sample, os.path.join(workdir, 'site.conf'),
                       PORT=self.port, SITE_PACKAGES=site, WSGI_DIR=wsgi_dir,
-                      TRAC_ENV=self.env.path, HTDOCS=htdocs, **values)
+                      TRAC_ENV=self.env.path, HTDOCS=htdocs,
+                      BASE_URL=self.base_url, **values)
         if edit:
             with open(conf) as f:
                 text = edit(f.read())

@@ -3,15 +3,17 @@ several, started the way trac-gunicorn.service starts gunicorn."""
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 
 import pytest
 
+from browser import find_chromium
 from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
                     htpasswd, make_env, render)
 from e2e import basic, check_deployment
-from servers import free_port, http, require
+from servers import Server, free_port, http, python_env, require
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
@@ -62,14 +64,6 @@ def test_chromium_logs_in_through_nginx(one_project, tmp_path):
     assert re.search(r'logged in as\s*<span class="trac-author-user">'
                      r'alice</span>', dom), (out.stderr[-2000:], dom[:2000])
     assert 'href="/prefix/wiki/TracGuide"' in dom
-
-
-def find_chromium():
-    for name in ('chromium', 'chromium-browser', 'google-chrome'):
-        path = shutil.which(name)
-        if path:
-            return path
-    require('chromium')
 
 
 def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
