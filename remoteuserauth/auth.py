@@ -21,7 +21,7 @@ from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
-from remoteuserauth import names, trust, urls
+from remoteuserauth import names, selftest, trust, urls
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -129,6 +129,10 @@ class RemoteUserAuthenticator(Component):
     # IAuthenticator methods
 
     def authenticate(self, req):
+        if selftest.probe_token(req.environ) is not None:
+            # The self-test's probe reports the decision without acting
+            # on it: Trac must store nothing for its requests.
+            return 'anonymous'
         decision = self.decision(req)
         if decision.veto:
             # A truthy answer stops Trac from asking the cookie login.
