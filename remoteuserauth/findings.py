@@ -24,14 +24,24 @@ _RANK = {CRITICAL: 0, ERROR: 1, WARN: 2, OK: 3}
 Finding = namedtuple('Finding', 'severity where text fix')
 
 
-def front_end_kind(server_header):
-    """'nginx', 'apache' or 'other', from the front end's Server header,
-    to name the directives of the fix."""
-    text = (server_header or '').lower()
-    if 'nginx' in text:
-        return 'nginx'
-    if 'apache' in text:
-        return 'apache'
+def front_end_kind(exchanges):
+    """'nginx', 'apache' or 'other', to name the directives of the fixes:
+    from the Server headers of the answers (a proxy passes the backend's
+    own on, but answers a login challenge or a static file itself), and
+    from what the probe saw (mod_proxy's X-Forwarded-Server, Trac inside
+    Apache)."""
+    evidence = []
+    for exchange in exchanges:
+        for name, value in exchange.headers or ():
+            if name.lower() == 'server':
+                evidence.append(value.lower())
+        report = exchange.report or {}
+        if 'X-Forwarded-Server' in report.get('forwarded', {}) or \
+                (report.get('server') or {}).get('inside_front_end'):
+            evidence.append('apache')
+    for kind in ('nginx', 'apache'):
+        if any(kind in text for text in evidence):
+            return kind
     return 'other'
 
 
@@ -71,16 +81,20 @@ def fixes(kind, name, config):
             "was believed",
         'forwarded':
             "set [trac] base_url to the public address (it wins over "
-            "every header), or set the headers on every location: nginx "
+            "every header), or set the headers on every location: "
             "`proxy_set_header X-Forwarded-Host $host;` "
             "`proxy_set_header X-Forwarded-Proto $scheme;` "
             "`proxy_set_header X-Forwarded-Port $server_port;` "
             "`proxy_set_header X-Forwarded-Prefix \"\";`" if nginx else
             "set [trac] base_url to the public address (it wins over "
+            "every header), or `RequestHeader set X-Forwarded-Proto` "
+            "and `-Port` and `RequestHeader unset X-Forwarded-Prefix "
+            "early` (mod_proxy appends the right X-Forwarded-Host itself)"
+            if apache else
+            "set [trac] base_url to the public address (it wins over "
             "every header), or have the front end set X-Forwarded-Host, "
-            "-Proto, -Port and -Prefix on every request (Apache: "
-            "`RequestHeader set X-Forwarded-Proto ...`, `RequestHeader "
-            "unset X-Forwarded-Prefix`)",
+            "-Proto, -Port and -Prefix on every request, replacing the "
+            "client's",
         'base_url':
             "set [trac] base_url to the public address",
         'untrusted_front':
@@ -98,17 +112,15 @@ def fixes(kind, name, config):
     }
 
 
-def judge(exchanges, config, marker, public_url, server_header='',
-          prefix=''):
+def judge(exchanges, config, marker, public_url, prefix=''):
     """Findings for the exchanges of one run, worst first.
 
     `public_url` is the address the administrator says the site has
-    (``scheme://host[:port]/prefix``); `server_header` the front end's
-    Server header, to name its directives in the fixes; `prefix` is put
-    in front of the paths the findings name.
+    (``scheme://host[:port]/prefix``); `prefix` is put in front of the
+    paths the findings name.
     """
     kind, name = identity_header(config.header)
-    fix = fixes(front_end_kind(server_header), name, config)
+    fix = fixes(front_end_kind(exchanges), name, config)
     by_path = {}
     for exchange in exchanges:
         if exchange.probe.variant not in _SEPARATE:
@@ -124,7 +136,7 @@ def judge(exchanges, config, marker, public_url, server_header='',
             baseline_root = baseline
         findings.extend(_judge_path(prefix + path, group, baseline, config,
                                     marker, kind, name, fix))
-    findings.extend(_judge_referers(exchanges, marker, fix))
+    findings.extend(_judge_referers(exchanges, marker, fix, prefix))
     findings.extend(_judge_direct(exchanges, marker, fix, baseline_root))
     if baseline_root is None or baseline_root.report is None:
         findings.append(Finding(
@@ -166,8 +178,8 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix):
         decision = report['decision']
         accepted = decision.get('accepted') or ''
         if variant == 'forwarded':
-            found.extend(_judge_forwarded(path, report, baseline.report,
-                                          marker, fix))
+            found.extend(_judge_forwarded(path, exchange, baseline.report,
+                                          fix))
             continue
         if variant == 'jwt':
             if accepted.startswith(marker):
@@ -179,6 +191,8 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix):
         bucket = underscore if variant == 'underscore' else identity
         spelled = ', '.join(h for h, v in exchange.probe.headers
                             if v.startswith(marker)) or variant
+        if variant == 'duplicate':
+            spelled = 'two copies of %s' % name
         if variant != 'secret' and accepted.startswith(marker):
             bucket['accepted'].append(spelled)
         elif variant == 'secret':
@@ -266,22 +280,22 @@ def _unreached(path, exchange):
     return Finding(OK, path, what, '')
 
 
-def _judge_forwarded(path, report, baseline, marker, fix):
+def _judge_forwarded(path, exchange, baseline, fix):
+    """The forged X-Forwarded-* headers: do they arrive as the nearest
+    proxy's value (the last of a list, which the plugin would take), and
+    do they change the address Trac uses?"""
+    report = exchange.report
+    received = report.get('forwarded', {})
+    last = [name for name, value in exchange.probe.headers
+            if (received.get(name) or '').rpartition(',')[2].strip()
+            == value]
     seen = report.get('public_url') or ''
-    expected = baseline.get('public_url') or ''
-    forged_host = '%s.invalid' % marker
-    arrived = [h for h, v in sorted(report.get('forwarded', {}).items())
-               if v and (marker in v or h == 'X-Forwarded-Proto' and
-                         v.rpartition(',')[2].strip().lower() !=
-                         _scheme(expected))]
-    if seen != expected:
+    if seen != (baseline.get('public_url') or ''):
         return [Finding(
             CRITICAL, path, "forged X-Forwarded headers change the address "
-            "Trac puts in links and redirects (to %s; they arrived: %s)" %
-            (seen, ', '.join(arrived) or 'none'), fix['forwarded'])]
-    last = [h for h in arrived
-            if marker in (report['forwarded'][h].rpartition(',')[2])
-            or h == 'X-Forwarded-Proto']
+            "Trac puts in links and redirects (to %s; the client's %s "
+            "arrived)" % (seen, ', '.join(last) or 'headers'),
+            fix['forwarded'])]
     if last and report.get('trusted') and report.get('trust_forwarded'):
         return [Finding(
             WARN, path, "a client's %s reaches Trac as the nearest proxy's "
@@ -290,20 +304,21 @@ def _judge_forwarded(path, report, baseline, marker, fix):
     return []
 
 
-def _scheme(url):
-    return url.partition(':')[0].lower()
-
-
-def _judge_referers(exchanges, marker, fix):
+def _judge_referers(exchanges, marker, fix, prefix):
     for exchange in exchanges:
         variant = exchange.probe.variant
         if variant not in ('referer-crlf', 'referer-foreign'):
             continue
-        where = '/login?referer=' + ('<CR/LF>' if variant == 'referer-crlf'
-                                     else '<foreign host>')
+        where = prefix + '/login?referer=' + (
+            '<CR/LF>' if variant == 'referer-crlf' else '<foreign host>')
         if exchange.error or not exchange.status:
             yield Finding(WARN, where, "could not be checked: %s" %
                           (exchange.error or 'no answer'), '')
+            continue
+        if exchange.status in (401, 407):
+            yield Finding(OK, where, "the front end asks for a login first "
+                          "(HTTP %d); Trac's answer is not checked" %
+                          exchange.status, '')
             continue
         headers = exchange.headers or []
         location = _header(headers, 'Location') or ''
@@ -454,6 +469,9 @@ def lines(findings):
 
 
 def summary(findings):
+    """The last line: how many findings of each kind (places merged),
+    and what that means."""
+    findings = merge(findings)
     counts = {s: sum(1 for f in findings if f.severity == s)
               for s in (CRITICAL, WARN, OK, ERROR)}
     if counts[CRITICAL]:
@@ -464,8 +482,9 @@ def summary(findings):
         verdict = "no forged name got in, but see the warnings"
     else:
         verdict = "no forged name or address got through"
-    return '%d critical, %d warnings, %d ok: %s' % (
-        counts[CRITICAL], counts[WARN], counts[OK], verdict)
+    return '%d critical, %d %s, %d ok: %s' % (
+        counts[CRITICAL], counts[WARN],
+        'warning' if counts[WARN] == 1 else 'warnings', counts[OK], verdict)
 
 
 def exit_code(findings):

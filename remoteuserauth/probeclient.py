@@ -142,7 +142,10 @@ def run_direct(site, targets, networks, probe, token):
     one. The backend is asked for the public prefix, then for the root
     (a backend that is mounted without the prefix)."""
     exchanges = []
+    public = _resolve([(site.host, site.port)])
     for address, port in _resolve(targets):
+        if (address, port) in public:
+            continue    # the front end itself: Trac runs inside it
         source = selftest.direct_source(address, networks)
         host_header = '[%s]:%s' % (address, port) if ':' in address \
             else '%s:%s' % (address, port)

@@ -26,6 +26,8 @@ import secrets
 from collections import namedtuple
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from remoteuserauth import trust
+
 #: The query parameter that makes any page answer as the probe.
 PROBE_PARAM = 'remoteuser-probe'
 MARKER_PREFIX = 'ruaprobe-'
@@ -262,7 +264,8 @@ def forged_jwt(marker, issuer='', audience=''):
 
 #: Headers reported as received, for the administrator's eyes.
 FORWARDED = ('X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Port',
-             'X-Forwarded-Prefix', 'X-Forwarded-For', 'Forwarded')
+             'X-Forwarded-Prefix', 'X-Forwarded-For', 'X-Forwarded-Server',
+             'Forwarded')
 _MAX_VALUE = 300
 
 
@@ -344,15 +347,11 @@ def report(environ, config, decision, verdict, trusted_network, secret,
 
 
 def _configured_key(header):
-    """The environ key the configured option reads."""
-    header = (header or '').strip()
-    if not header:
+    """The environ key the configured option reads, or `None`."""
+    try:
+        return trust.environ_key(header)
+    except ValueError:
         return None
-    if header.lower().startswith('env:'):
-        return header[4:].strip() or None
-    if header.upper().startswith('HTTP_'):
-        return header.upper().replace('-', '_')
-    return environ_key(header)
 
 
 def fingerprint(value):

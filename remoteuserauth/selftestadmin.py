@@ -78,7 +78,7 @@ class SelfTestCommand(Component):
                 site, targets, networks,
                 selftest.direct_probe(marker, name, '/'), token))
         return findings.judge(exchanges, config, marker, site.url,
-                              server, site.prefix), server
+                              site.prefix), server
 
     def browser_plan(self, req):
         """What the admin panel's script needs to run the browser's part
@@ -124,10 +124,8 @@ class SelfTestCommand(Component):
                              'forged' if self._jwt_planned(config) else None,
                              browser=True)
         exchanges = _browser_exchanges(plan, results)
-        server = next((r.get('server') for r in results
-                       if isinstance(r, dict) and r.get('server')), '')
         found = findings.judge(exchanges, config, marker, req.abs_href(),
-                               server, req.href())
+                               req.href())
         self._send_json(req, {
             'findings': [f._asdict() for f in findings.merge(found)],
             'summary': findings.summary(found),
@@ -222,8 +220,10 @@ def _browser_exchanges(plan, results):
             continue
         report = result.get('report')
         status = result.get('status')
+        server = result.get('server')
         exchanges.append(selftest.Exchange(
-            probe, status if isinstance(status, int) else 0, [],
+            probe, status if isinstance(status, int) else 0,
+            [('Server', server)] if isinstance(server, str) else [],
             report if selftest.is_report(report) else None,
             result.get('error') if isinstance(result.get('error'), str)
             else None, None, None))

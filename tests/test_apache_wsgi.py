@@ -10,7 +10,8 @@ import pytest
 from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_deployment,
-                 check_hostile_clients, check_login, check_redirects, digest)
+                 check_hostile_clients, check_login, check_redirects,
+                 check_selftest_clean, digest)
 from servers import free_port, http, require
 
 
@@ -64,6 +65,7 @@ def test_mod_wsgi_basic(deployed, public_tmp):
     d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
                  HTPASSWD=users)
     check_deployment(d.port, d.prefix, d.base_url, basic())
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_digest(deployed, public_tmp):
@@ -75,6 +77,7 @@ def test_mod_wsgi_digest(deployed, public_tmp):
     check_login(d.port, d.prefix, d.base_url, digest(d.port, '/prefix/login'))
     check_hostile_clients(d.port, d.prefix)
     check_redirects(d.port, d.prefix, d.base_url)
+    check_selftest_clean(d.env, d.base_url)
 
 
 def replace_block(marker, replacement):
@@ -106,6 +109,8 @@ def test_mod_wsgi_sspi_kerberos_names(deployed, public_tmp, login, expected):
                      % users)),
                  KEYTAB='/nonexistent/http.keytab')
     check_anonymous_page(d.port, d.prefix)
+    if login == 'alice@EXAMPLE.COM':
+        check_selftest_clean(d.env, d.base_url)
     check_login(d.port, d.prefix, d.base_url, basic(login), expected)
     check_hostile_clients(d.port, d.prefix)
 
@@ -130,6 +135,7 @@ def test_siteminder_sm_user(deployed, public_tmp):
                           extra=[('SM-User', 'admin')])
     check_hostile_clients(d.port, d.prefix, extra=[('Sm-User', 'admin'),
                                                   ('SM_USER', 'admin')])
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_server_name_beats_stale_cookie(deployed, public_tmp):
