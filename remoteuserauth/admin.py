@@ -19,7 +19,9 @@ from remoteuserauth import (__version__, collisions, diagnostics, masking,
                             trust)
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.groupsync import GroupSynchronizer
+from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.publicurl import PublicURLFilter
+from remoteuserauth.selftestadmin import SelfTestCommand
 
 _HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
                    'groups_header')
@@ -105,6 +107,9 @@ class RemoteUserAdmin(Component):
 
     def render_admin_panel(self, req, category, page, path_info):
         req.perm('admin', 'general/remoteuser').require('TRAC_ADMIN')
+        selftest = SelfTestCommand(self.env)
+        if req.method == 'POST' and 'selftest' in req.args:
+            selftest.answer_browser_run(req)
         auth = RemoteUserAuthenticator(self.env)
         settings = auth.settings()
         decision = auth.decision(req)
@@ -135,6 +140,8 @@ class RemoteUserAdmin(Component):
             'base_url': self.config.get('trac', 'base_url'),
             'public_url': req.abs_href(),
             'version': __version__,
+            'selftest': selftest.browser_plan(req)
+            if self.env.is_component_enabled(SelfTestProbe) else None,
         }
         if not public.configured_base():
             data['warnings'].append(

@@ -23,9 +23,9 @@ from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
-from remoteuserauth import names, trust, urls
-from remoteuserauth.secretfile import SecretFile
+from remoteuserauth import names, selftest, trust
 from remoteuserauth.remoteaddr import ClientAddress
+from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -194,6 +194,10 @@ class RemoteUserAuthenticator(Component):
     # IAuthenticator methods
 
     def authenticate(self, req):
+        if selftest.probe_token(req.environ) is not None:
+            # The self-test's probe reports the decision without acting
+            # on it: Trac must store nothing for its requests.
+            return 'anonymous'
         decision = self.decision(req)
         if decision.veto or not (decision.name or self.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.

@@ -95,6 +95,13 @@ class TracEnv(object):
         env.config.save()
 
     def admin(self, *args):
+        rv, output = self.admin_rv(*args)
+        assert rv in (0, None), output
+        return output
+
+    def admin_rv(self, *args):
+        """Run a trac-admin command; its return value (the exit code of
+        `trac-admin ENV ...`) and what it printed."""
         from trac.admin.console import TracAdmin
         admin = TracAdmin()
         admin.env_set(self.path, self.env())
@@ -105,8 +112,7 @@ class TracEnv(object):
             rv = admin.onecmd(' '.join(args))
         finally:
             sys.stdout = saved
-        assert rv in (0, None), out.getvalue()
-        return out.getvalue()
+        return rv, out.getvalue()
 
     def db(self, sql, params=()):
         return self.env().db_query(sql, params)

@@ -123,3 +123,22 @@ def check_deployment(port, prefix, base_url, credentials, static=True):
     check_hostile_clients(port, prefix, credentials)
     check_redirects(port, prefix, base_url)
     return cookie
+
+
+def selftest(env, url, *args):
+    """`trac-admin ENV remoteuser selftest URL ...` against the live
+    site; its exit code and its lines."""
+    rv, output = env.admin_rv('remoteuser selftest', url, *args)
+    return rv, output.splitlines()
+
+
+def check_selftest_clean(env, url, *args):
+    """The self-test finds nothing wrong with a deployment."""
+    rv, lines = selftest(env, url, *args)
+    assert rv == 0, '\n'.join(lines)
+    assert not [line for line in lines
+                if line.startswith(('CRITICAL', 'WARN', 'ERROR'))], \
+        '\n'.join(lines)
+    assert lines[-1].endswith('no forged name or address got through'), \
+        lines
+    return lines

@@ -10,7 +10,8 @@ import pytest
 from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_deployment,
-                 check_hostile_clients, check_login, check_redirects, digest)
+                 check_hostile_clients, check_login, check_redirects,
+                 check_selftest_clean, digest)
 from servers import free_port, http, require
 
 
@@ -65,6 +66,7 @@ def test_mod_wsgi_basic(deployed, public_tmp):
     d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
                  HTPASSWD=users)
     check_deployment(d.port, d.prefix, d.base_url, basic())
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_digest(deployed, public_tmp):
@@ -76,6 +78,7 @@ def test_mod_wsgi_digest(deployed, public_tmp):
     check_login(d.port, d.prefix, d.base_url, digest(d.port, '/prefix/login'))
     check_hostile_clients(d.port, d.prefix)
     check_redirects(d.port, d.prefix, d.base_url)
+    check_selftest_clean(d.env, d.base_url)
 
 
 def replace_block(marker, replacement):
@@ -104,6 +107,7 @@ def test_mod_wsgi_sspi_names(deployed, public_tmp):
                      '        AuthUserFile %s\n        Require valid-user'
                      % users)))
     check_anonymous_page(d.port, d.prefix)
+    check_selftest_clean(d.env, d.base_url)
     for login in ('EXAMPLE\\alice', 'EXAMPLE\\Alice'):
         check_login(d.port, d.prefix, d.base_url, basic(login), 'alice')
     # A user of a trusted domain that local_domains does not name.
@@ -134,6 +138,7 @@ def test_siteminder_sm_user(deployed, public_tmp):
                           extra=[('SM-User', 'admin')])
     check_hostile_clients(d.port, d.prefix, extra=[('Sm-User', 'admin'),
                                                   ('SM_USER', 'admin')])
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_server_name_beats_stale_cookie(deployed, public_tmp):
