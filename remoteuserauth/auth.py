@@ -33,6 +33,10 @@ DECISION_KEY = 'remoteuserauth.decision'
 WRITE_LOCK = threading.Lock()
 _LOGOUT_KEY = 'remoteuserauth.logout'
 
+#: How many cookies known to belong to the user the front end names are
+#: remembered, to spare a query per request.
+_MAX_COOKIE_OWNERS = 4096
+
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                   'no', 'false', 'disabled', 'off')
 
@@ -83,14 +87,38 @@ class RemoteUserAuthenticator(Component):
         """)
 
     strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
-        """Remove the Windows domain and the Kerberos realm from names:
-        `DOMAIN\\user` and `user@REALM` become `user`.
+        """Remove the Windows domain and the Kerberos realm from the
+        names of `local_domains`: `EXAMPLE\\user` and `user@EXAMPLE.COM`
+        become `user`. A name of any other domain is refused (logged),
+        never mapped onto a local account. Set to `false` to keep whole
+        names (`user@EXAMPLE.COM` is then a Trac user of its own).
+        """)
+
+    local_domains = ListOption('remoteuser', 'local_domains', '',
+        doc="""The Windows domains, Kerberos realms and e-mail domains
+        whose users are this Trac's users, comma separated (e.g.
+        `EXAMPLE, EXAMPLE.COM, example.com`), compared without regard
+        to case. With `strip_domain`, a name from one of them loses its
+        domain part; a name from any other domain, or from any domain
+        while this is empty, is refused: `carol@OTHER.REALM` of a
+        trusted realm is not the local `carol`. (since 0.2)
         """)
 
     lowercase = BoolOption('remoteuser', 'lowercase', 'false',
         """Fold user names to lower case, for identity providers that
         do not care about case (Active Directory) so that `JDoe` and
-        `jdoe` are one Trac user.
+        `jdoe` are one Trac user. `[trac] ignore_auth_case` folds the
+        same way. Run `trac-admin ENV remoteuser collisions lowercase`
+        first: it lists the existing users that would become one.
+        """)
+
+    cookie_login = BoolOption('remoteuser', 'cookie_login', 'true',
+        """Let Trac's `trac_auth` cookie keep a browser logged in on the
+        pages the front end leaves alone (a front end that protects
+        `/login` only). Set to `false` when the front end authenticates
+        every request: the front end is then the only authority, no
+        cookie logs anyone in without its name, and a user disabled at
+        the identity provider is out at once. (since 0.2)
         """)
 
     name_header = Option('remoteuser', 'name_header', '',
@@ -124,13 +152,14 @@ class RemoteUserAuthenticator(Component):
             interval = 300
         self._throttle = LogThrottle(interval)
         self._settings_cache = (None, None)
-        self._groups_cache = (None, frozenset())
+        self._groups_cache = (None, None, frozenset())
+        self._cookie_owners = {}
 
     # IAuthenticator methods
 
     def authenticate(self, req):
         decision = self.decision(req)
-        if decision.veto:
+        if decision.veto or not (decision.name or self.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
             return 'anonymous'
         return decision.name
@@ -139,6 +168,7 @@ class RemoteUserAuthenticator(Component):
 
     def pre_process_request(self, req, handler):
         decision = self.decision(req)
+        self._retire_cookie(req, decision)
         if decision.name and req.authname == decision.name:
             changes = self._profile_changes(req) if decision.network else {}
             if changes or not req.session.last_visit:
@@ -159,13 +189,17 @@ class RemoteUserAuthenticator(Component):
         """The current `decision.Settings`; problems are logged."""
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
-                     'strip_domain', 'lowercase', 'trust_forwarded'))
+                     'strip_domain', 'lowercase', 'trust_forwarded',
+                     'local_domains')) + \
+            (self.config.get('trac', 'ignore_auth_case'),)
         key, settings = self._settings_cache
         if key == raw:
             return settings
         settings = decisions.make_settings(
             self.header, self.trusted_proxies, self.secret_header,
-            self.secret, self.strip_domain, self.lowercase)
+            self.secret, self.strip_domain,
+            self.lowercase or LoginModule(self.env).ignore_case,
+            self.local_domains)
         problems = settings.problems + tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
@@ -176,7 +210,8 @@ class RemoteUserAuthenticator(Component):
     def boolean_problems(self):
         """Sentences for the boolean options whose value is no boolean
         (Trac would silently use the default)."""
-        for name in ('strip_domain', 'lowercase', 'trust_forwarded'):
+        for name in ('strip_domain', 'lowercase', 'trust_forwarded',
+                     'cookie_login'):
             value = self.config.get('remoteuser', name).strip()
             if not value:
                 continue
@@ -190,13 +225,18 @@ class RemoteUserAuthenticator(Component):
                        "false); the default is used" % (name, value))
 
     def group_names(self):
-        """Names of Trac's permission groups, which no user may have."""
+        """Names no user may have: Trac's permission groups, and the
+        groups `sync_groups` manages (which may hold permissions before
+        they have a member, when Trac cannot tell them from users)."""
         perms = PermissionSystem(self.env).get_all_permissions()
-        key, groups = self._groups_cache
-        if key is not perms:
+        managed = self.config.get('remoteuser', 'sync_groups')
+        key, raw, groups = self._groups_cache
+        if key is not perms or raw != managed:
             groups = frozenset(action for subject, action in perms
-                               if not action.isupper())
-            self._groups_cache = (perms, groups)
+                               if not action.isupper()) | \
+                frozenset(name.strip() for name in managed.split(',')
+                          if name.strip())
+            self._groups_cache = (perms, managed, groups)
         return groups
 
     def decide(self, environ):
@@ -211,6 +251,9 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
+            # The first the plugin sees of the request.
+            from remoteuserauth.publicurl import PublicURLFilter
+            PublicURLFilter(self.env).guard_response(req)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision
             if decision.name:
@@ -240,6 +283,36 @@ class RemoteUserAuthenticator(Component):
                 "TracRemoteUserAuth: refused the user name in %s from %s: "
                 "%s; the request stays anonymous", where,
                 trust.describe_peer(decision.peer), decision.reason)
+
+    def _retire_cookie(self, req, decision):
+        """Expire a `trac_auth` cookie that the front end contradicts
+        (it names another user, or with `cookie_login` off, no user) and
+        forget its login, so that a page the front end leaves alone
+        cannot bring the cookie's user back."""
+        cookie = req.incookie.get('trac_auth')
+        if cookie is None or not (decision.name or not self.cookie_login):
+            return
+        owner = self._cookie_owners.get(cookie.value)
+        if owner is None:
+            for owner, in self.env.db_query(
+                    "SELECT name FROM auth_cookie WHERE cookie=%s",
+                    (cookie.value,)):
+                break
+            if owner is not None and owner == decision.name:
+                # Cookie values are random and never reassigned.
+                if len(self._cookie_owners) >= _MAX_COOKIE_OWNERS:
+                    self._cookie_owners.clear()
+                self._cookie_owners[cookie.value] = owner
+        if owner == decision.name:
+            return
+        if owner is not None:
+            self.env.db_transaction(
+                "DELETE FROM auth_cookie WHERE cookie=%s", (cookie.value,))
+            self.log.info("TracRemoteUserAuth: retired the login cookie of "
+                          "%s: the front end names %s", owner,
+                          decision.name or "nobody ([remoteuser] "
+                          "cookie_login = false)")
+        LoginModule(self.env)._expire_cookie(req)
 
     def _profile_changes(self, req):
         """The session values the profile headers change."""
