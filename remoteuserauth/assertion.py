@@ -752,7 +752,8 @@ def _number(value):
         and math.isfinite(value)
 
 
-def _when(timestamp):
+def format_time(timestamp):
+    """A clock value (seconds since the epoch) for people, in UTC."""
     try:
         return time.strftime('%Y-%m-%d %H:%M:%S UTC',
                              time.gmtime(timestamp))
@@ -941,8 +942,8 @@ class Verifier(object):
             fail('exp', EXPIRED, "the token expired at %s, %d s ago "
                  "([remoteuser] jwt_leeway allows %d s): the proxy sent a "
                  "stale token, or the clocks differ"
-                 % (_when(exp), now - exp, self.leeway))
-        checks.append(Check('exp', True, "expires at %s" % _when(exp)))
+                 % (format_time(exp), now - exp, self.leeway))
+        checks.append(Check('exp', True, "expires at %s" % format_time(exp)))
         for name, rule, what in (('nbf', NOT_YET_VALID, "is not valid "
                                   "before"),
                                  ('iat', ISSUED_IN_FUTURE, "was issued at")):
@@ -954,9 +955,10 @@ class Verifier(object):
             if value > now + self.leeway:
                 fail(name, rule, "the token %s %s, %d s from now "
                      "([remoteuser] jwt_leeway allows %d s): the clocks "
-                     "differ" % (what, _when(value), value - now,
+                     "differ" % (what, format_time(value), value - now,
                                  self.leeway))
-            checks.append(Check(name, True, "%s %s" % (what, _when(value))))
+            checks.append(Check(name, True, "%s %s"
+                                % (what, format_time(value))))
 
     def _check_issuer(self, claims, fail, checks):
         iss = claims.get('iss')
@@ -995,16 +997,16 @@ class Verifier(object):
 
 def build(keys='', issuer='', audience=(), algorithms=DEFAULT_ALGORITHMS,
           leeway=60, refresh=300, fetch=fetch_url, clock=time.time,
-          report=None):
+          report=None, blocked=()):
     """A `Verifier` for the ``[remoteuser] jwt_*`` option values.
 
     `Verifier.problems` lists what is wrong, one sentence each naming
     the option; while PyJWT is missing or `keys`, `issuer` or `audience`
-    is empty (or no algorithm is left), `Verifier.blocked` says so and no
-    token is accepted.
+    is empty (or no algorithm is left, or the caller gives reasons in
+    `blocked`), `Verifier.blocked` says so and no token is accepted.
     """
     problems = []
-    blocked = []
+    blocked = list(blocked)
     if not HAVE_PYJWT:
         blocked.append("PyJWT with cryptography is not installed (pip "
                        "install TracRemoteUserAuth[jwt])")
@@ -1101,11 +1103,11 @@ def explain(verdict, status=None):
         for name in ('exp', 'nbf', 'iat'):
             if _number(verdict.claims.get(name)):
                 lines.append("  %s = %s" % (name,
-                                            _when(verdict.claims[name])))
+                                            format_time(verdict.claims[name])))
     if status is not None:
         lines.append("keys: %d from %s%s" % (
             len(status['keys']), status['source'],
-            ", loaded %s" % _when(status['loaded_at'])
+            ", loaded %s" % format_time(status['loaded_at'])
             if status['loaded_at'] else ", never loaded"))
         if status['error']:
             lines.append("  last error: %s" % status['error'])

@@ -5,8 +5,8 @@ the issuer and the audience, which only they can know.
 A preset fills the header, the algorithms, the key URL (when the product
 publishes its keys at a URL derived from the issuer or the audience) and
 the claims holding the user name, display name, e-mail and groups, as
-each product documents them. An option set in trac.ini always wins over
-the preset. The issuer and the audience are never guessed: an assertion
+each product documents them. An option set in trac.ini to anything but
+its default wins over the preset. The issuer and the audience are never guessed: an assertion
 proves something only for the issuer and the application the
 administrator names.
 
@@ -113,7 +113,10 @@ def resolve(preset, explicit, issuer='', audience=()):
 
     :param preset: the value of ``[remoteuser] jwt_preset`` (or empty).
     :param explicit: ``{option: value}`` for the options written in
-                     trac.ini; `jwt_algorithms` as a list.
+                     trac.ini; `jwt_algorithms` as a list. A value equal
+                     to the option's default does not override the
+                     preset (Trac writes all defaults into a new
+                     trac.ini).
     :param issuer: ``jwt_issuer``, for key URLs derived from it.
     :param audience: ``jwt_audience``, for key URLs derived from it.
     :return: a `Resolved`. An unknown preset believes nothing (rather
@@ -146,6 +149,10 @@ def resolve(preset, explicit, issuer='', audience=()):
         else:
             value = (value or '').strip()
         if option in _EMPTY_MEANS_UNSET and not value:
+            continue
+        if chosen is not None and value == DEFAULTS[option]:
+            # Trac writes every default into a new trac.ini: the
+            # default value there is no choice against the preset.
             continue
         values[option] = value
     if chosen is not None and not values['jwt_keys']:

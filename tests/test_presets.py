@@ -101,6 +101,18 @@ def test_options_in_trac_ini_win():
     assert 'jwt_issuer' not in values
 
 
+def test_default_values_keep_the_presets():
+    """A new trac.ini holds every option's default, written by Trac."""
+    written = {name: list(value) if name == 'jwt_algorithms' else value
+               for name, value in presets.DEFAULTS.items()}
+    values = presets.resolve('cloudflare', written, 'https://t.example',
+                             ['a']).values
+    assert values['jwt_claim'] == 'email'
+    assert values['jwt_name_claim'] == ''
+    assert values['jwt_algorithms'] == ('RS256',)
+    assert values['jwt_header'] == 'Cf-Access-Jwt-Assertion'
+
+
 def test_empty_header_keys_or_algorithms_keep_the_presets():
     values = presets.resolve('iap', {'jwt_header': ' ', 'jwt_keys': '',
                                      'jwt_algorithms': ['', ' ']},

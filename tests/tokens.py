@@ -154,9 +154,10 @@ class Signer(object):
     def token(self, claims=None, header=None, **claim_values):
         """A token signed by this key. `claims` (a dict) and the keyword
         arguments are the payload, with `exp` five minutes ahead and
-        `iat` now unless given (`None` leaves a claim out); `header` entries replace or (with
-        `None`) remove those of the usual header (the signature is
-        always made with this signer's own algorithm)."""
+        `iat` now unless given (`None` leaves a claim out); `header`
+        entries replace or (with `None`) remove those of the usual
+        header (the signature is always made with this signer's own
+        algorithm)."""
         payload = {'iat': int(time.time()), 'exp': int(time.time()) + 300}
         payload.update(claims or {})
         payload.update(claim_values)
