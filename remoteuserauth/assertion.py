@@ -825,6 +825,8 @@ class Verifier(object):
         except _Refusal as refusal:
             return attempt.verdict(False, refusal.rule, refusal.reason)
         verdict = attempt.verdict(True)
+        if self.cache_size <= 0:
+            return verdict
         until = verdict.claims['exp'] + self.leeway
         with self._cache_lock:
             self._cache.pop(digest, None)

@@ -706,6 +706,10 @@ def test_cache_is_bounded(keyfile, signer, clock):
     for n in range(10):
         assert verifier.verify(token_for(signer, clock, jti=n)).accepted
     assert len(verifier._cache) == 4
+    verifier.cache_size = 0
+    token = token_for(signer, clock, jti='x')
+    assert verifier.verify(token).accepted
+    assert verifier.verify(token) is not verifier.verify(token)
 
 
 # Claims
