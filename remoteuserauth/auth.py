@@ -7,6 +7,7 @@ proxies listed in ``[remoteuser] trusted_proxies``; the name is cleaned
 and refused when dangerous (see `remoteuserauth.names`).
 """
 
+import os
 import re
 import threading
 
@@ -14,6 +15,7 @@ from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
+from trac.util import as_bool
 from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
@@ -21,8 +23,9 @@ from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
-from remoteuserauth import names, trust, urls
+from remoteuserauth import names, selftest, trust
 from remoteuserauth.remoteaddr import ClientAddress
+from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -34,8 +37,28 @@ DECISION_KEY = 'remoteuserauth.decision'
 WRITE_LOCK = threading.Lock()
 _LOGOUT_KEY = 'remoteuserauth.logout'
 
+#: How many cookies known to belong to the user the front end names are
+#: remembered, to spare a query per request.
+_MAX_COOKIE_OWNERS = 4096
+
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                   'no', 'false', 'disabled', 'off')
+
+
+class SafeBoolOption(BoolOption):
+    """A boolean option whose value, when it is no boolean at all
+    (`maybe`), is its default, as the log then says; Trac's own reads
+    any unknown word as false, which would turn `strip_domain` off."""
+
+    def accessor(self, section, name, default):
+        value = section.get(name, default)
+        if isinstance(value, str) and value.strip():
+            try:
+                float(value)
+            except ValueError:
+                if value.strip().lower() not in _BOOLEAN_WORDS:
+                    value = default
+        return as_bool(value)
 
 
 class RemoteUserAuthenticator(Component):
@@ -80,18 +103,57 @@ class RemoteUserAuthenticator(Component):
     secret = Option('remoteuser', 'secret', '',
         """The shared secret the proxy sends in `secret_header`,
         compared in constant time. Keep trac.ini readable by the Trac
-        process only when you set it.
+        process only when you set it, or use `secret_file`. It is never
+        shown on the About page, the admin panel or in the log.
         """)
 
-    strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
-        """Remove the Windows domain and the Kerberos realm from names:
-        `DOMAIN\\user` and `user@REALM` become `user`.
+    secret_file = Option('remoteuser', 'secret_file', '',
+        """A file holding the `secret` on its first line (the line end
+        is not part of it), so that trac.ini need not hold it: make it
+        readable by the Trac process only (`chmod 600`). It is read
+        again when it changes (looked at once a second at most), and
+        wins over `secret`. A relative path is relative to the folder
+        holding trac.ini. While it is missing, unreadable, not a
+        regular file, over 4 KiB, or its first line is empty or holds
+        anything but printable ASCII, no header is believed at all,
+        rather than falling back to `secret` (perhaps the very secret
+        the file replaced): the log and the admin panel say what is
+        wrong.
         """)
 
-    lowercase = BoolOption('remoteuser', 'lowercase', 'false',
+    strip_domain = SafeBoolOption('remoteuser', 'strip_domain', 'true',
+        """Remove the Windows domain and the Kerberos realm from the
+        names of `local_domains`: `EXAMPLE\\user` and `user@EXAMPLE.COM`
+        become `user`. A name of any other domain is refused (logged),
+        never mapped onto a local account. Set to `false` to keep whole
+        names (`user@EXAMPLE.COM` is then a Trac user of its own).
+        """)
+
+    local_domains = ListOption('remoteuser', 'local_domains', '',
+        doc="""The Windows domains, Kerberos realms and e-mail domains
+        whose users are this Trac's users, comma separated (e.g.
+        `EXAMPLE, EXAMPLE.COM, example.com`), compared without regard
+        to case. With `strip_domain`, a name from one of them loses its
+        domain part; a name from any other domain, or from any domain
+        while this is empty, is refused: `carol@OTHER.REALM` of a
+        trusted realm is not the local `carol`. (since 0.2)
+        """)
+
+    lowercase = SafeBoolOption('remoteuser', 'lowercase', 'false',
         """Fold user names to lower case, for identity providers that
         do not care about case (Active Directory) so that `JDoe` and
-        `jdoe` are one Trac user.
+        `jdoe` are one Trac user. `[trac] ignore_auth_case` folds the
+        same way. Run `trac-admin ENV remoteuser collisions lowercase`
+        first: it lists the existing users that would become one.
+        """)
+
+    cookie_login = SafeBoolOption('remoteuser', 'cookie_login', 'true',
+        """Let Trac's `trac_auth` cookie keep a browser logged in on the
+        pages the front end leaves alone (a front end that protects
+        `/login` only). Set to `false` when the front end authenticates
+        every request: the front end is then the only authority, no
+        cookie logs anyone in without its name, and a user disabled at
+        the identity provider is out at once. (since 0.2)
         """)
 
     name_header = Option('remoteuser', 'name_header', '',
@@ -125,13 +187,19 @@ class RemoteUserAuthenticator(Component):
             interval = 300
         self._throttle = LogThrottle(interval)
         self._settings_cache = (None, None)
-        self._groups_cache = (None, frozenset())
+        self._groups_cache = (None, None, frozenset())
+        self._cookie_owners = {}
+        self._secret_file = SecretFile()
 
     # IAuthenticator methods
 
     def authenticate(self, req):
+        if selftest.probe_token(req.environ) is not None:
+            # The self-test's probe reports the decision without acting
+            # on it: Trac must store nothing for its requests.
+            return 'anonymous'
         decision = self.decision(req)
-        if decision.veto:
+        if decision.veto or not (decision.name or self.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
             return 'anonymous'
         return decision.name
@@ -140,8 +208,9 @@ class RemoteUserAuthenticator(Component):
 
     def pre_process_request(self, req, handler):
         decision = self.decision(req)
+        self._retire_cookie(req, decision)
         if decision.name and req.authname == decision.name:
-            changes = self._profile_changes(req) if decision.network else {}
+            changes = self._profile_changes(req, decision)
             if changes or not req.session.last_visit:
                 self._store_session(req, changes)
         if isinstance(handler, LoginModule):
@@ -161,13 +230,27 @@ class RemoteUserAuthenticator(Component):
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded',
-                     'trust_forwarded_for'))
+                     'local_domains', 'trust_forwarded_for')) + \
+            (self.config.get('trac', 'ignore_auth_case'),
+             self.secret_file_status())
         key, settings = self._settings_cache
         if key == raw:
             return settings
+        loaded = raw[-1]
+        broken = loaded is not None and loaded.problem
+        secret_header, secret = ('', '') if broken else \
+            (self.secret_header, loaded.secret if loaded else self.secret)
         settings = decisions.make_settings(
-            self.header, self.trusted_proxies, self.secret_header,
-            self.secret, self.strip_domain, self.lowercase)
+            self.header, self.trusted_proxies, secret_header, secret,
+            self.strip_domain,
+            self.lowercase or LoginModule(self.env).ignore_case,
+            self.local_domains)
+        if broken:
+            # Neither `secret` (perhaps the one the file replaced) nor
+            # no secret at all: no header is believed.
+            settings = settings._replace(
+                header_key=None,
+                problems=(loaded.problem,) + settings.problems)
         problems = settings.problems + tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
@@ -175,11 +258,22 @@ class RemoteUserAuthenticator(Component):
         self._settings_cache = (raw, settings)
         return settings
 
+    def secret_file_status(self):
+        """The `secretfile.Loaded` secret of `secret_file`, or `None`
+        when that option is empty."""
+        path = self.secret_file.strip()
+        if not path:
+            return None
+        # Relative to trac.ini's folder, as Trac's PathOption (which
+        # would resolve links on every request) does it.
+        path = os.path.join(os.path.dirname(self.config.filename), path)
+        return self._secret_file.current(path)
+
     def boolean_problems(self):
         """Sentences for the boolean options whose value is no boolean
         (Trac would silently use the default)."""
         for name in ('strip_domain', 'lowercase', 'trust_forwarded',
-                     'trust_forwarded_for'):
+                     'cookie_login', 'trust_forwarded_for'):
             value = self.config.get('remoteuser', name).strip()
             if not value:
                 continue
@@ -193,13 +287,18 @@ class RemoteUserAuthenticator(Component):
                        "false); the default is used" % (name, value))
 
     def group_names(self):
-        """Names of Trac's permission groups, which no user may have."""
+        """Names no user may have: Trac's permission groups, and the
+        groups `sync_groups` manages (which may hold permissions before
+        they have a member, when Trac cannot tell them from users)."""
         perms = PermissionSystem(self.env).get_all_permissions()
-        key, groups = self._groups_cache
-        if key is not perms:
+        managed = self.config.get('remoteuser', 'sync_groups')
+        key, raw, groups = self._groups_cache
+        if key is not perms or raw != managed:
             groups = frozenset(action for subject, action in perms
-                               if not action.isupper())
-            self._groups_cache = (perms, groups)
+                               if not action.isupper()) | \
+                frozenset(name.strip() for name in managed.split(',')
+                          if name.strip())
+            self._groups_cache = (perms, managed, groups)
         return groups
 
     def decide(self, environ):
@@ -214,8 +313,10 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
-            # Trac's cookie login, asked after this authenticator, reads
-            # the address for check_auth_ip: the client's, from now on.
+            # The first the plugin sees of the request: the guard
+            # and the client address before Trac's cookie login reads it.
+            from remoteuserauth.publicurl import PublicURLFilter
+            PublicURLFilter(self.env).guard_response(req)
             ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision
@@ -247,7 +348,37 @@ class RemoteUserAuthenticator(Component):
                 "%s; the request stays anonymous", where,
                 trust.describe_peer(decision.peer), decision.reason)
 
-    def _profile_changes(self, req):
+    def _retire_cookie(self, req, decision):
+        """Expire a `trac_auth` cookie that the front end contradicts
+        (it names another user, or with `cookie_login` off, no user) and
+        forget its login, so that a page the front end leaves alone
+        cannot bring the cookie's user back."""
+        cookie = req.incookie.get('trac_auth')
+        if cookie is None or not (decision.name or not self.cookie_login):
+            return
+        owner = self._cookie_owners.get(cookie.value)
+        if owner is None:
+            for owner, in self.env.db_query(
+                    "SELECT name FROM auth_cookie WHERE cookie=%s",
+                    (cookie.value,)):
+                break
+            if owner is not None and owner == decision.name:
+                # Cookie values are random and never reassigned.
+                if len(self._cookie_owners) >= _MAX_COOKIE_OWNERS:
+                    self._cookie_owners.clear()
+                self._cookie_owners[cookie.value] = owner
+        if owner == decision.name:
+            return
+        if owner is not None:
+            self.env.db_transaction(
+                "DELETE FROM auth_cookie WHERE cookie=%s", (cookie.value,))
+            self.log.info("TracRemoteUserAuth: retired the login cookie of "
+                          "%s: the front end names %s", owner,
+                          decision.name or "nobody ([remoteuser] "
+                          "cookie_login = false)")
+        LoginModule(self.env)._expire_cookie(req)
+
+    def _profile_changes(self, req, decision):
         """The session values the profile headers change."""
         changes = {}
         for option, key, clean in (('name_header', 'name',
@@ -263,6 +394,11 @@ class RemoteUserAuthenticator(Component):
                                    option, e)
                 continue
             if env_key is None or req.environ.get(env_key) is None:
+                continue
+            if not (decision.network or trust.is_server_variable(env_key)):
+                # A header speaks for the user only from a trusted proxy;
+                # a server variable (env:OIDC_CLAIM_email) is the web
+                # server's own, whoever the peer is.
                 continue
             value = clean(req.environ[env_key])
             if value is None:
@@ -321,9 +457,9 @@ class RemoteUserAuthenticator(Component):
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")
+        # The public URL filter's guard keeps the redirect on the site.
         referer = req.args.get('referer') or req.get_header('Referer')
-        if urls.is_inside(referer, req.abs_href()) and \
-                not re.search(r'/login/?$', referer.split('?')[0]):
+        if referer and not re.search(r'/login/?$', referer.split('?')[0]):
             req.redirect(referer)
         req.redirect(req.abs_href())
 

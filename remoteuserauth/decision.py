@@ -10,12 +10,14 @@ from collections import namedtuple
 from remoteuserauth import names, trust
 
 Settings = namedtuple('Settings', 'header header_key networks secret_header '
-                      'secret_key secret strip_domain lowercase problems')
+                      'secret_key secret strip_domain lowercase '
+                      'local_domains problems')
 Settings.__doc__ = """The [remoteuser] options as the decision needs them.
 
 `problems` lists what is wrong with the configuration, one sentence
 each, naming the option to change. A header is never believed while
-`header_key` is `None`."""
+`header_key` is `None`. A `header_key` that is a server variable
+(``env:NAME``) is believed from any peer, as ``REMOTE_USER`` is."""
 
 Decision = namedtuple('Decision', 'name source veto rule reason peer '
                       'network received notes')
@@ -38,9 +40,14 @@ HEADER = 'header'
 
 def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
                   secret_header='', secret='', strip_domain=True,
-                  lowercase=False):
-    """Build `Settings` from option values, collecting what is wrong."""
+                  lowercase=False, local_domains=()):
+    """Build `Settings` from option values, collecting what is wrong.
+
+    `lowercase` is the case fold in force: ``[remoteuser] lowercase`` or
+    Trac's ``[trac] ignore_auth_case``."""
     problems = []
+    domains, errors = names.parse_local_domains(local_domains or ())
+    problems.extend(errors)
     networks, errors = trust.parse_networks(trusted_proxies or ())
     problems.extend("[remoteuser] trusted_proxies: %s" % e for e in errors)
     try:
@@ -56,23 +63,29 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
         secret_key = None
         secret_header = ''
     secret = secret or ''
-    if header_key and bool(secret_header.strip()) != bool(secret):
+    if trust.is_server_variable(header_key):
+        # The web server sets it; a secret proves nothing more.
+        secret_key = None
+        secret_header = ''
+    elif header_key and bool(secret_header.strip()) != bool(secret):
         problems.append("[remoteuser] secret_header and secret must be set "
                         "together; no header is believed until both are "
                         "set or both are empty")
         header_key = None
     return Settings(header.strip() if header else '', header_key, networks,
                     secret_header.strip(), secret_key, secret,
-                    bool(strip_domain), bool(lowercase), tuple(problems))
+                    bool(strip_domain), bool(lowercase), domains,
+                    tuple(problems))
 
 
 def decide(environ, settings, groups=()):
     """Decide who the request described by `environ` comes from.
 
     The configured header counts only when the direct peer is a trusted
-    proxy (and the secret header matches, when one is configured);
-    otherwise ``REMOTE_USER``, which only the server can set, decides.
-    Both go through `names.clean_name`.
+    proxy (and the secret header matches, when one is configured), or
+    when it names a server variable; otherwise ``REMOTE_USER``, which
+    only the server can set, decides. Both go through
+    `names.clean_name`.
     """
     peer = trust.direct_peer(environ)
     network = trust.trusted_network(peer, settings.networks)
@@ -80,7 +93,8 @@ def decide(environ, settings, groups=()):
 
     def verdict(value, source):
         cleaned = names.clean_name(value, settings.strip_domain,
-                                   settings.lowercase, groups)
+                                   settings.lowercase, groups,
+                                   settings.local_domains)
         veto = cleaned.name is None and cleaned.rule not in names.NOBODY
         return Decision(cleaned.name, source, veto, cleaned.rule,
                         cleaned.reason, peer,
@@ -91,16 +105,20 @@ def decide(environ, settings, groups=()):
     if settings.header_key:
         header_value = environ.get(settings.header_key) or None
     if header_value is not None:
-        if network is None:
-            notes.append("header %s from %s ignored: the peer is not in "
-                         "[remoteuser] trusted_proxies"
-                         % (settings.header, trust.describe_peer(peer)))
+        if trust.is_server_variable(settings.header_key):
+            ignored = None      # set by the web server, from any peer
+        elif network is None:
+            ignored = "the peer is not in [remoteuser] trusted_proxies"
         elif settings.secret_key and not trust.secret_matches(
                 settings.secret, environ.get(settings.secret_key)):
-            notes.append("header %s from %s ignored: header %s does not "
-                         "carry [remoteuser] secret"
+            ignored = "header %s does not carry [remoteuser] secret" \
+                % settings.secret_header
+        else:
+            ignored = None
+        if ignored:
+            notes.append("header %s from %s ignored: %s"
                          % (settings.header, trust.describe_peer(peer),
-                            settings.secret_header))
+                            ignored))
         else:
             nobody = verdict(header_value, HEADER)
             if nobody.name or nobody.veto:

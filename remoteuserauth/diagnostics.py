@@ -15,7 +15,18 @@ _HINTS = {
                  "drop its Remote_User spelling",
     names.TOO_LONG: "fix the identity provider; names are limited to %d "
                     "characters" % names.MAX_NAME_LENGTH,
+    names.SPACE: "fix the account at the identity provider: names are "
+                 "not trimmed, since ' alice' may be an account of its own",
+    names.UNICODE: "fix the account at the identity provider, or have it "
+                   "send names in Unicode NFKC form",
+    names.AMBIGUOUS: "send DOMAIN\\user, user@REALM or a bare name, "
+                     "with one separator of each kind at most",
+    names.FOREIGN: "list the domain in [remoteuser] local_domains if its "
+                   "users are this Trac's users, or set [remoteuser] "
+                   "strip_domain = false to keep whole names",
     names.RESERVED: "rename the account at the identity provider",
+    names.SYNTAX: "rename the account at the identity provider; such "
+                  "names are groups or wildcards in permission policies",
     names.GROUP: "rename the account or the Trac group (trac-admin "
                  "permission list shows the groups)",
 }

@@ -2,13 +2,28 @@
 
 A front end hands Trac a user name in a header or in ``REMOTE_USER``.
 Whatever arrives there is text that someone else produced, so it is
-cleaned (domain and realm stripped, case folded) and refused when it
-could hurt: a name that Trac treats specially (``anonymous``,
-``authenticated``), the literal ``(null)`` Apache sends when nobody
-logged in, a permission group's name (its members' rights would be
-inherited), or a value that can only come from a broken or hostile
-chain of proxies (control characters, commas from joined duplicate
-headers, absurd lengths).
+cleaned and refused when it could hurt. The policy, in full:
+
+- Nothing is trimmed and nothing is normalised. A name with spaces
+  around it, with white space other than the ASCII space anywhere, or
+  that Unicode NFKC normalisation would change (full-width letters,
+  ligatures, the Kelvin sign, decomposed accents) is refused: the
+  identity provider holds such a name as an account of its own, and
+  cleaning it would hand that account another one's tickets and rights.
+- The only folds are the two an administrator asks for: the domain or
+  realm of a name from one of ``local_domains`` is removed (with
+  ``strip_domain``), and the case is folded with ``lowercase`` (or
+  Trac's own ``[trac] ignore_auth_case``). A name from any other domain
+  is refused, never mapped onto a local account.
+- Refused: control and formatting characters, commas (servers join
+  duplicate headers with commas), names over 255 characters, the names
+  Trac reserves (``anonymous``, ``authenticated``), Apache's ``(null)``,
+  the names of permission groups (and of the groups ``sync_groups``
+  manages), and names that mean something in the syntax of Trac's
+  permission policies (``@group``, ``&alias``, ``$authenticated``,
+  ``~user``, ``!``, ``*``).
+- Every check runs on the name that results, so a value that only
+  becomes dangerous once cleaned (``EXAMPLE\\anonymous``) is refused.
 
 Nothing here imports Trac: these are plain functions, tested directly.
 """
@@ -19,11 +34,17 @@ from collections import namedtuple
 #: The longest user name accepted, in characters.
 MAX_NAME_LENGTH = 255
 
-#: Names Trac gives a meaning of its own, and Apache's "nobody logged in".
+#: Names Trac gives a meaning of its own.
 RESERVED_NAMES = frozenset(('anonymous', 'authenticated'))
 
 #: What Apache's ``%{REMOTE_USER}s`` sends when nobody logged in.
 APACHE_NULL = '(null)'
+
+#: First characters that make a subject a group, an alias, a built-in
+#: or an exception in authz_policy and Subversion authz files, and the
+#: wildcard subject.
+POLICY_PREFIXES = ('@', '&', '$', '~', '!')
+WILDCARD = '*'
 
 # The unicode categories that have no business in a user name: control
 # characters (C0, DEL, C1), invisible formatting characters (zero-width
@@ -38,8 +59,17 @@ NULL = 'null'
 CONTROL = 'control'
 COMMA = 'comma'
 TOO_LONG = 'too-long'
+SPACE = 'space'
+UNICODE = 'unicode'
+AMBIGUOUS = 'ambiguous'
+FOREIGN = 'foreign-domain'
 RESERVED = 'reserved'
 GROUP = 'group'
+SYNTAX = 'policy-syntax'
+
+#: Every rule, for those who explain them.
+RULES = (EMPTY, NULL, CONTROL, COMMA, TOO_LONG, SPACE, UNICODE, AMBIGUOUS,
+         FOREIGN, RESERVED, GROUP, SYNTAX)
 
 #: Refusals that mean "the front end says nobody logged in" rather than
 #: "the front end sent something wrong": Trac's own cookie login may
@@ -85,25 +115,77 @@ def has_forbidden_character(text):
     return None
 
 
-def strip_domain_part(name):
-    r"""``DOMAIN\user`` -> ``user``, ``user@REALM`` -> ``user``.
+def parse_local_domains(entries):
+    """Validate ``[remoteuser] local_domains``.
 
-    What follows the last backslash and precedes the first ``@`` is
-    kept, so that ``DOMAIN\first.last@REALM`` becomes ``first.last``
-    and no separator is left in the name.
+    :return: ``(domains, problems)``: the usable domains, case folded,
+             and one sentence for each entry left out.
     """
-    return name.rpartition('\\')[2].partition('@')[0]
+    domains = set()
+    problems = []
+    for entry in entries:
+        text = entry.strip()
+        if not text:
+            continue
+        if has_forbidden_character(text) or \
+                any(c.isspace() or c in '\\@,' for c in text) or \
+                not unicodedata.is_normalized('NFKC', text):
+            problems.append("[remoteuser] local_domains: %r is not a domain "
+                            "or realm name; it is ignored" % text)
+            continue
+        domains.add(text.casefold())
+    return frozenset(domains), problems
 
 
-def clean_name(value, strip_domain=True, lowercase=False, groups=()):
-    """Clean the user name `value` received from a front end.
+def split_domain(name):
+    r"""Split ``DOMAIN\user``, ``user@REALM`` and ``DOMAIN\user@REALM``.
+
+    :return: ``(user, domains)``, `domains` being the domain parts in
+             the order written; `None` when the name has more than one
+             separator of a kind or an empty part, so that it cannot be
+             read in one way only.
+    """
+    if name.count('\\') > 1 or name.count('@') > 1:
+        return None
+    domain, backslash, user = name.rpartition('\\')
+    user, at, realm = user.partition('@')
+    if '@' in domain:
+        return None
+    domains = tuple(part for part, sep in ((domain, backslash), (realm, at))
+                    if sep)
+    if not user or not all(domains):
+        return None
+    return user, domains
+
+
+def _spacing(text):
+    """Why the white space in `text` is refused, or `None`."""
+    if text != text.strip(' '):
+        return "the user name has spaces around it"
+    for char in text:
+        if char != ' ' and (char.isspace() or
+                            unicodedata.category(char) == 'Zs'):
+            return "the user name contains the white space character " \
+                   "U+%04X" % ord(char)
+    return None
+
+
+def clean_name(value, strip_domain=True, lowercase=False, groups=(),
+               local_domains=()):
+    r"""Clean the user name `value` received from a front end.
 
     :param value: the value as the server passed it (latin-1 decoded
                   text, or bytes), or `None`.
-    :param strip_domain: remove ``DOMAIN\\`` and ``@REALM``.
-    :param lowercase: fold the name to lower case.
-    :param groups: the names of Trac's permission groups; a user may not
-                   be called like one (compared without regard to case).
+    :param strip_domain: remove ``DOMAIN\`` and ``@REALM`` when they are
+                         one of `local_domains`, refuse names of other
+                         domains; when false, names are kept whole.
+    :param lowercase: fold the name to lower case with `str.lower`, as
+                      Trac's ``ignore_auth_case`` does.
+    :param groups: names no user may have (permission groups, managed
+                   groups), compared without regard to case.
+    :param local_domains: the domains and realms whose users are this
+                          Trac's users, case folded (see
+                          `parse_local_domains`).
     :return: a `Cleaned` tuple. It never raises for any text input.
     """
     if value is None:
@@ -113,26 +195,57 @@ def clean_name(value, strip_domain=True, lowercase=False, groups=()):
     if bad is not None:
         return Cleaned(None, CONTROL, "the user name contains the control "
                        "or formatting character U+%04X" % ord(bad))
-    text = text.strip()
-    if not text:
+    if not text.strip(' '):
         return Cleaned(None, EMPTY, "the user name is empty")
+    if len(text) > MAX_NAME_LENGTH:
+        return Cleaned(None, TOO_LONG, "the user name is %d characters "
+                       "long, over the limit of %d"
+                       % (len(text), MAX_NAME_LENGTH))
     if ',' in text:
         return Cleaned(None, COMMA, "the user name contains a comma: "
                        "several values were joined, usually because the "
                        "header was sent twice or under two spellings "
                        "(Remote-User and Remote_User)")
-    if len(text) > MAX_NAME_LENGTH:
-        return Cleaned(None, TOO_LONG, "the user name is %d characters "
-                       "long, over the limit of %d"
-                       % (len(text), MAX_NAME_LENGTH))
+    spacing = _spacing(text)
+    if spacing:
+        return Cleaned(None, SPACE, "%s; it is not trimmed, since the "
+                       "identity provider may hold it as an account of its "
+                       "own" % spacing)
+    if not unicodedata.is_normalized('NFKC', text):
+        return Cleaned(None, UNICODE, "the user name is not in Unicode NFKC "
+                       "form (it has compatibility or decomposed "
+                       "characters: full-width letters, ligatures, the "
+                       "Kelvin sign ...); it would read %r once "
+                       "normalised, which may be another account"
+                       % unicodedata.normalize('NFKC', text))
     name = text
-    if strip_domain:
-        name = strip_domain_part(name).strip()
-        if not name:
-            return Cleaned(None, EMPTY, "nothing is left of %r once the "
-                           "domain or realm is removed" % text)
+    if strip_domain and ('\\' in text or '@' in text):
+        parts = split_domain(text)
+        if parts is None:
+            return Cleaned(None, AMBIGUOUS, "the user name %r has an empty "
+                           "part or more than one domain separator; it "
+                           "cannot be split into a user and a domain in one "
+                           "way only" % text)
+        name, domains = parts
+        foreign = [d for d in domains if d.casefold() not in local_domains]
+        if foreign:
+            return Cleaned(None, FOREIGN, "the domain %r of %r is not one of "
+                           "[remoteuser] local_domains (%s): a user of "
+                           "another domain is never mapped onto a local "
+                           "account; list the domain there, or set "
+                           "[remoteuser] strip_domain = false to keep whole "
+                           "names" % (foreign[0], text,
+                                      ', '.join(sorted(local_domains))
+                                      or 'empty'))
+        spacing = _spacing(name)
+        if spacing:
+            return Cleaned(None, SPACE, "%s once the domain of %r is "
+                           "removed" % (spacing, text))
     if lowercase:
         name = name.lower()
+        if not unicodedata.is_normalized('NFKC', name):
+            return Cleaned(None, UNICODE, "the user name %r is not in "
+                           "Unicode NFKC form once in lower case" % name)
     folded = name.casefold()
     if folded == APACHE_NULL:
         return Cleaned(None, NULL, "the front end sent %r, which is what "
@@ -144,6 +257,11 @@ def clean_name(value, strip_domain=True, lowercase=False, groups=()):
         return Cleaned(None, GROUP, "%r is the name of a Trac permission "
                        "group; a user of that name would inherit the "
                        "group's rights" % name)
+    if name.startswith(POLICY_PREFIXES) or name == WILDCARD:
+        return Cleaned(None, SYNTAX, "%r names a group, an alias or a "
+                       "wildcard in Trac's permission policies "
+                       "(authz_policy, Subversion authz); a user of that "
+                       "name could be given their rights" % name)
     return Cleaned(name, None, None)
 
 

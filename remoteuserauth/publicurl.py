@@ -5,15 +5,24 @@ Behind a proxy, Trac builds every URL from what the backend sees:
 request the public address instead, from ``[trac] base_url`` or, when
 ``[remoteuser] trust_forwarded`` is set, from the ``X-Forwarded-*``
 headers of a trusted proxy.
+
+It also holds the response to that address: no redirect carries a
+control character (Trac copies a login's ``referer`` into ``Location``
+as it is, which splits the response under tracd), leaves https for
+http, or leaves the site from ``/login`` and ``/logout``; and when the
+public site is https every cookie is ``Secure``, Trac's own ones
+``SameSite=Lax`` as well.
 """
 
-from trac.config import BoolOption
+import re
+
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
 from trac.web.href import Href
 
 from remoteuserauth import trust, urls
-from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
+from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
+                                 _ask_first)
 from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.throttle import LogThrottle
 
@@ -27,7 +36,7 @@ class PublicURLFilter(Component):
 
     implements(IRequestFilter)
 
-    trust_forwarded = BoolOption('remoteuser', 'trust_forwarded', 'false',
+    trust_forwarded = SafeBoolOption('remoteuser', 'trust_forwarded', 'false',
         """Honour `X-Forwarded-Proto`, `X-Forwarded-Host`,
         `X-Forwarded-Port` and `X-Forwarded-Prefix` (the part of the path
         the proxy removed) from `trusted_proxies`, taking the value the
@@ -49,6 +58,7 @@ class PublicURLFilter(Component):
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
+        self.guard_response(req)
         return handler
 
     def post_process_request(self, req, template, data, metadata):
@@ -98,7 +108,78 @@ class PublicURLFilter(Component):
                                          **{'wsgi.url_scheme': 'http'}))
         return None
 
+    def guard_response(self, req):
+        """Hold the response of `req` to the public site: redirects,
+        cookies, and every header free of control characters. Called as
+        soon as the plugin sees a request (from the authenticator too,
+        so that error pages are covered); does its work once."""
+        if req.environ.get(_GUARDED_KEY):
+            return
+        req.environ[_GUARDED_KEY] = True
+        public = self.public_url(req.environ) or \
+            urls.request_url(req.environ)
+        req.add_redirect_listener(self._redirect_listener(public))
+        send_cookie_headers = req._send_cookie_headers
+        start_response = req._start_response
+
+        def send_secure_cookie_headers():
+            for name, morsel in req.outcookie.items():
+                if public.scheme == 'https':
+                    morsel['secure'] = True
+                if name.startswith('trac_') and not morsel['samesite']:
+                    morsel['samesite'] = 'Lax'
+            send_cookie_headers()
+
+        def start_clean_response(status, headers, exc_info=None):
+            return start_response(status,
+                                  self._clean_headers(headers, public),
+                                  exc_info)
+
+        req._send_cookie_headers = send_secure_cookie_headers
+        req._start_response = start_clean_response
+
     # Internal methods
+
+    def _redirect_listener(self, public):
+        allowed = tuple(url for url in (
+            self.config.get('remoteuser', 'logout_url').strip(),
+            self.config.get('metanav', 'logout.redirect').strip()) if url)
+
+        def listener(req, url, permanent):
+            inside_only = bool(_LOGIN_PATHS.match(req.path_info))
+            location, reason = urls.secure_location(url, public, inside_only,
+                                                    allowed)
+            if location == url or req.environ.get(_REDIRECTED_KEY):
+                return
+            req.environ[_REDIRECTED_KEY] = True
+            if reason:
+                peer = trust.describe_peer(req.remote_addr)
+                self._throttle.log(
+                    self.log.warning, ('redirect', reason, peer),
+                    "TracRemoteUserAuth: a redirect of %s from %s to %r "
+                    "was sent to %s instead: %s", req.path_info, peer, url,
+                    location, reason)
+            req.redirect(location, permanent)
+        return listener
+
+    def _clean_headers(self, headers, public):
+        """The response headers without any value holding a control
+        character, which no server may write as it is (tracd splits the
+        response there, gunicorn answers 500). A Location dropped that
+        way is replaced by the site's front page."""
+        clean = []
+        for name, value in headers:
+            if urls.has_control_character(name + value):
+                self._throttle.log(
+                    self.log.error, ('header', name),
+                    "TracRemoteUserAuth: dropped the response header %s: "
+                    "its value holds a control character (%r)", name,
+                    value[:200])
+                if name.lower() == 'location':
+                    clean.append((name, urls.url_string(public)))
+                continue
+            clean.append((name, value))
+        return clean
 
     def _apply(self, req, public):
         environ = req.environ
@@ -109,6 +190,15 @@ class PublicURLFilter(Component):
         req.base_url = urls.url_string(public)
         req.href = Href(public.prefix)
         req.abs_href = Href(req.base_url)
+
+
+#: Set once `guard_response` has prepared a request, and once one of
+#: its redirects was replaced (the replacement is not checked again).
+_GUARDED_KEY = 'remoteuserauth.guarded'
+_REDIRECTED_KEY = 'remoteuserauth.redirected'
+
+#: Where Trac copies a referer into the redirect.
+_LOGIN_PATHS = re.compile(r'/(login|logout)/?$')
 
 
 def _server_says_https(environ):

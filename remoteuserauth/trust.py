@@ -146,24 +146,59 @@ def secret_matches(expected, given):
                                given.encode('utf-8', 'surrogateescape'))
 
 
+#: Prefix of a server variable named where a header name is expected.
+VARIABLE_PREFIX = 'env:'
+
+# Server variables a client can set or steer: a header (HTTP_*), and the
+# CGI variables taken from the request line, the Host header or the
+# body. Naming one of them as `env:NAME` would trust the client.
+_CLIENT_VARIABLES = frozenset((
+    'CONTENT_LENGTH', 'CONTENT_TYPE', 'PATH_INFO', 'PATH_TRANSLATED',
+    'QUERY_STRING', 'REQUEST_METHOD', 'REQUEST_URI', 'SCRIPT_NAME',
+    'SCRIPT_URL', 'SCRIPT_URI', 'SERVER_NAME', 'SERVER_PORT',
+    'SERVER_PROTOCOL', 'REMOTE_ADDR', 'REMOTE_PORT', 'REMOTE_HOST'))
+_VARIABLE_RE = re.compile(r'[A-Za-z][A-Za-z0-9_]*\Z')
+
+
 def environ_key(header):
     """Map a header name to its key in the WSGI environment.
 
     ``Remote-User`` and ``REMOTE_USER`` both become ``HTTP_REMOTE_USER``,
     as every WSGI server does. A name already written the WSGI way
-    (``HTTP_SM_USER``) is taken as it is.
+    (``HTTP_SM_USER``) is taken as it is. ``env:NAME`` names the server
+    variable ``NAME`` itself (``env:OIDC_id_token``), which web server
+    modules set and clients cannot.
     :return: the key, or `None` for an empty name.
-    :raise ValueError: when `header` is not a valid header name.
+    :raise ValueError: when `header` is not a valid header name, or names
+                       a server variable that clients can set.
     """
     header = (header or '').strip()
     if not header:
         return None
+    if header[:len(VARIABLE_PREFIX)].lower() == VARIABLE_PREFIX:
+        name = header[len(VARIABLE_PREFIX):].strip()
+        if not _VARIABLE_RE.match(name):
+            raise ValueError("%r is not a valid server variable name"
+                             % header)
+        if name.upper().startswith('HTTP_') or \
+                name.upper() in _CLIENT_VARIABLES:
+            raise ValueError("%r is a variable the client sets (a request "
+                             "header or part of the request line); name "
+                             "the header itself if a trusted proxy sets it"
+                             % header)
+        return name
     if not _TOKEN_RE.match(header):
         raise ValueError("%r is not a valid HTTP header name" % header)
     key = header.upper().replace('-', '_')
     if not key.startswith('HTTP_'):
         key = 'HTTP_' + key
     return key
+
+
+def is_server_variable(key):
+    """Whether the environ `key` of `environ_key` is a server variable
+    (set by the web server, never by the client) rather than a header."""
+    return bool(key) and not key.startswith('HTTP_')
 
 
 def last_list_value(value):

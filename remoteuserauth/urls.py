@@ -14,7 +14,7 @@ Nothing here imports Trac.
 
 import re
 from collections import namedtuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from remoteuserauth.trust import last_list_value
 
@@ -30,6 +30,8 @@ DEFAULT_PORTS = {'http': '80', 'https': '443'}
 # an IPv4 address or a bracketed IPv6 address, and an optional port.
 _HOST_RE = re.compile(r'(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?'
                       r'|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?\Z')
+# Characters a Location keeps as they are: the URL syntax, and escapes.
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
 _PREFIX_RE = re.compile(r"(?:/[-A-Za-z0-9._~!$&'()*+,;=:@%]+)*\Z")
 
 
@@ -97,7 +99,8 @@ def forwarded_url(environ, default):
         host = fhost
         used = True
     port = last_list_value(environ.get('HTTP_X_FORWARDED_PORT'))
-    if port and port.isdigit() and 0 < int(port) < 65536:
+    # isdigit() is true for '\u2776' and other digits int() refuses.
+    if port and re.fullmatch('[0-9]{1,5}', port) and 0 < int(port) < 65536:
         bare = host[:host.rindex(':')] if re.search(r':\d+\Z', host) \
             else host
         host = '%s:%s' % (bare, port)
@@ -135,18 +138,33 @@ def url_string(public, path=''):
                        '', ''))
 
 
+def has_control_character(text):
+    """Whether `text` holds a character that may never appear in a
+    response header: C0 controls (CR, LF, NUL ...), DEL, C1 controls."""
+    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+
+
+def quote_location(url):
+    """`url` with spaces and non-ASCII characters percent-encoded, as a
+    ``Location`` header must carry them; `None` when it holds a control
+    character (a response-splitting attempt)."""
+    if url is None or has_control_character(url):
+        return None
+    return quote(url, safe=_URL_SAFE)
+
+
 def is_inside(url, base):
     """Whether the absolute or site-relative `url` lies inside the site
-    whose base URL is `base` (same scheme-less host and path below the
-    prefix). Used to decide which referers a login may go back to."""
-    if not url:
+    whose base URL is `base`: same scheme and host, path below the
+    prefix, no control character. Used to decide which referers a login
+    may go back to."""
+    if not url or has_control_character(url) or '\\' in url:
         return False
     target = urlsplit(url)
     site = urlsplit(base)
-    if target.scheme and target.scheme.lower() not in DEFAULT_PORTS:
-        return False
-    if target.netloc:
-        if target.netloc.lower() != site.netloc.lower():
+    if target.scheme or target.netloc:
+        if target.scheme.lower() != site.scheme.lower() or \
+                target.netloc.lower() != site.netloc.lower():
             return False
     elif url.startswith('//') or not url.startswith('/'):
         return False
@@ -154,3 +172,32 @@ def is_inside(url, base):
     path = target.path
     return path == prefix or path.startswith(prefix + '/') or \
         (not prefix and path.startswith('/'))
+
+
+def secure_location(url, public, inside_only=False, allowed=()):
+    """The ``Location`` a redirect to `url` may send, on the public site
+    `public` (a `PublicURL`).
+
+    - a control character anywhere: the site's front page;
+    - an ``http://`` URL of the public host when the site is https: the
+      same URL over https (no scheme downgrade);
+    - with `inside_only`, anything outside the site, other than the
+      absolute URLs in `allowed`: the site's front page.
+
+    :return: ``(location, reason)``; `reason` is `None` when `url` is
+             kept (with its spaces and non-ASCII characters encoded).
+    """
+    home = url_string(public)
+    location = quote_location(url)
+    if location is None:
+        return home, "it holds a control character"
+    parts = urlsplit(location)
+    if parts.scheme.lower() == 'http' and public.scheme == 'https' and \
+            parts.netloc.lower() == public.host:
+        location = urlunsplit(('https',) + tuple(parts[1:]))
+        if not inside_only or is_inside(location, home):
+            return location, "it leaves https for http"
+    if inside_only and location not in allowed and \
+            not is_inside(location, home):
+        return home, "it leads outside the site %s" % home
+    return location, None

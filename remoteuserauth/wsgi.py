@@ -39,6 +39,15 @@ def application(environ, start_response):
     path prefix moved into ``SCRIPT_NAME`` when needed, and the client
     address in ``REMOTE_ADDR`` when configured."""
     _locate_environment(environ)
+    missing = _missing_project(environ)
+    if missing is not None:
+        environ['wsgi.errors'].write(
+            "TracRemoteUserAuth: no Trac project %r in the parent folder "
+            "(TRAC_ENV_PARENT_DIR); answered 404\n" % missing[:100])
+        body = b'Not Found'
+        start_response('404 Not Found', [('Content-Type', 'text/plain'),
+                                         ('Content-Length', str(len(body)))])
+        return [body]
     env = _open_environment(environ)
     if env is not None:
         networks = RemoteUserAuthenticator(env).settings().networks
@@ -54,6 +63,29 @@ def _locate_environment(environ):
                           ('trac.env_parent_dir', 'TRAC_ENV_PARENT_DIR')):
         if not environ.get(key) and os.environ.get(variable):
             environ[key] = os.environ[variable]
+
+
+def _missing_project(environ):
+    """In parent-folder mode, the project name of the request when it
+    names no Trac environment directly inside the folder ('..', '.',
+    a hidden or a plain folder), or `None`. Trac would try to open it
+    and answer 500 with a traceback and the server's paths."""
+    parent = environ.get('trac.env_parent_dir')
+    if environ.get('trac.env_path') or not parent:
+        return None
+    name = environ.get('PATH_INFO', '').lstrip('/').split('/')[0]
+    if not name:
+        return None     # the project index
+    try:
+        name = name.encode('latin-1').decode('utf-8')
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
+    if name.startswith('.') or len(name) > 255 or \
+            any(c in name for c in '\\\x00') or \
+            any(ord(c) < 32 for c in name) or \
+            not os.path.isfile(os.path.join(parent, name, 'VERSION')):
+        return name
+    return None
 
 
 def _open_environment(environ):

@@ -208,10 +208,12 @@ BASE_MODULES = ['mpm_prefork', 'authz_core', 'authn_core', 'authn_file',
 
 
 class Apache(Server):
-    """Apache httpd with `sample` included, on a free loopback port."""
+    """Apache httpd with `sample` included, on a free loopback port;
+    `env` adds to its process environment (what /etc/apache2/envvars
+    or the machine's /etc files give a real server)."""
 
     def __init__(self, workdir, sample, modules=(), port=None,
-                 log_level=''):
+                 log_level='', env=None):
         require('/usr/sbin/apache2')
         self.dir = workdir
         port = port or free_port()
@@ -231,8 +233,8 @@ class Apache(Server):
         Server.__init__(self, ['/usr/sbin/apache2', '-f', conf,
                                '-DFOREGROUND'],
                         port, os.path.join(workdir, 'apache.out'),
-                        env={'PATH': '/usr/sbin:/usr/bin:/bin',
-                             'LANG': 'C.UTF-8'})
+                        env=dict({'PATH': '/usr/sbin:/usr/bin:/bin',
+                                  'LANG': 'C.UTF-8'}, **(env or {})))
 
     def error_log(self):
         path = os.path.join(self.dir, 'error.log')

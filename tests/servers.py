@@ -1,6 +1,7 @@
 """Starting and stopping real servers on loopback for the tests."""
 
 import http.client as httplib
+import importlib
 import os
 import shutil
 import signal
@@ -23,6 +24,19 @@ def require(*programs):
             if IN_CI:
                 pytest.fail(message)
             pytest.skip(message)
+
+
+def require_module(name):
+    """Import a Python module the test needs; skip (or, in CI, fail)
+    when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        message = "Python module %s is not installed (%s); make test " \
+            "installs it" % (name, e)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 def free_port():
@@ -71,14 +85,19 @@ class Server(object):
             raise
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        stop_process(self.proc)
         self.out.close()
+
+
+def stop_process(proc):
+    """End `proc`, started with `start_new_session`, and its children."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def find_header(headers, name):

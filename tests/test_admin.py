@@ -11,10 +11,18 @@ def check(env, *args):
     return env.admin('remoteuser check', *args).strip().splitlines()
 
 
-def test_check_accepted(trac_env):
-    lines = check(trac_env, '127.0.0.1', 'EXAMPLE\\\\alice')
+def test_check_accepted(make_env):
+    env = make_env(('remoteuser', 'local_domains', 'EXAMPLE'))
+    lines = check(env, '127.0.0.1', 'EXAMPLE\\\\alice')
     assert lines[-1] == 'accepted: alice'
     assert any('127.0.0.1 is trusted' in l for l in lines)
+
+
+def test_check_foreign_domain_names_the_options(trac_env):
+    lines = check(trac_env, '127.0.0.1', 'EVIL\\\\admin')
+    assert lines[-1].startswith('refused: ')
+    assert 'rule: foreign-domain' in lines[-1]
+    assert 'local_domains' in lines[-1] and 'strip_domain' in lines[-1]
 
 
 def test_check_untrusted(trac_env):
@@ -55,7 +63,7 @@ def test_check_secret_header_and_remote_user(make_env):
         'X-Secret does not carry')
     assert check(env, '127.0.0.1', 'alice', 'X-Secret=s3cr3t')[-1] == \
         'accepted: alice'
-    env.configure('remoteuser', header='')
+    env.configure('remoteuser', header='', local_domains='CORP')
     assert check(env, '192.0.2.1', 'CORP\\\\bob')[-1] == 'accepted: bob'
 
 
@@ -88,8 +96,8 @@ def test_check_completion(make_env):
     from trac.admin.console import TracAdmin
     console = TracAdmin()
     console.env_set(env.path, env.env())
-    assert [c.strip() for c in console.complete_line('', 'remoteuser ')] \
-        == ['check']
+    assert {'check', 'collisions'} <= {
+        c.strip() for c in console.complete_line('', 'remoteuser ')}
     assert sorted(c.strip() for c in
                   console.complete_line('', 'remoteuser check ')) == \
         ['10.0.0.0', '::1']

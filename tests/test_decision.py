@@ -85,6 +85,8 @@ def test_broken_settings_believe_no_header(kwargs, problem):
 
 
 def test_no_header_configured_reads_only_remote_user():
-    s = make_settings(header='')
+    s = make_settings(header='', local_domains=['DOM'])
     assert decide(env(HTTP_REMOTE_USER='alice'), s).name is None
     assert decide(env(REMOTE_USER='DOM\\alice'), s).name == 'alice'
+    foreign = decide(env(REMOTE_USER='EVIL\\alice'), s)
+    assert foreign.name is None and foreign.veto

@@ -42,3 +42,7 @@ def test_trust_explanation():
     empty = make_settings(trusted_proxies=[])
     assert 'lists no usable address' in diagnostics.trust_explanation(
         decide({'REMOTE_ADDR': '::1'}, empty), empty)
+
+
+def test_every_rule_has_a_hint():
+    assert set(diagnostics._HINTS) == set(names.RULES)

@@ -9,47 +9,56 @@ def latin1(text):
     return text.encode('utf-8').decode('latin-1')
 
 
+LOCAL = frozenset({'example', 'example.com', '\u00e6r\u00f8sk\u00f8bing'})
+
+
+def clean(value, **kw):
+    kw.setdefault('local_domains', LOCAL)
+    return clean_name(value, **kw)
+
+
 @pytest.mark.parametrize('value, expected', [
     ('alice', 'alice'),
-    ('  alice  ', 'alice'),
     ('EXAMPLE\\alice', 'alice'),
+    ('example\\alice', 'alice'),
     ('alice@EXAMPLE.COM', 'alice'),
-    ('EXAMPLE\\first.last@REALM', 'first.last'),
+    ('alice@example.com', 'alice'),
+    ('EXAMPLE\\first.last@EXAMPLE.COM', 'first.last'),
     ('host/alice', 'host/alice'),
     ('Alice', 'Alice'),
-    (latin1('josé'), 'josé'),
-    (latin1('Ærøskøbing\\Søren'), 'Søren'),
+    ('alice smith', 'alice smith'),
+    (latin1('jos\u00e9'), 'jos\u00e9'),
+    (latin1('\u00c6r\u00f8sk\u00f8bing\\S\u00f8ren'), 'S\u00f8ren'),
     ('x' * 255, 'x' * 255),
 ])
 def test_accepted_names(value, expected):
-    assert clean_name(value) == (expected, None, None)
+    assert clean(value) == (expected, None, None)
 
 
 def test_strip_domain_off_keeps_the_name_whole():
-    assert clean_name('EXAMPLE\\alice', strip_domain=False).name == \
+    assert clean('EXAMPLE\\alice', strip_domain=False).name == \
         'EXAMPLE\\alice'
-    assert clean_name('alice@REALM', strip_domain=False).name == \
-        'alice@REALM'
+    assert clean('carol@OTHER.REALM', strip_domain=False).name == \
+        'carol@OTHER.REALM'
+    assert clean('a@b@c', strip_domain=False).name == 'a@b@c'
 
 
 def test_lowercase():
-    assert clean_name('EXAMPLE\\JDoe', lowercase=True).name == 'jdoe'
-    assert clean_name('JDoe').name == 'JDoe'
+    assert clean('EXAMPLE\\JDoe', lowercase=True).name == 'jdoe'
+    assert clean('JDoe').name == 'JDoe'
 
 
 @pytest.mark.parametrize('value, rule', [
     (None, names.EMPTY),
     ('', names.EMPTY),
     ('   ', names.EMPTY),
-    ('EXAMPLE\\', names.EMPTY),
-    ('@REALM', names.EMPTY),
     ('(null)', names.NULL),
     ('(NULL)', names.NULL),
     ('anonymous', names.RESERVED),
     ('Anonymous', names.RESERVED),
     ('AUTHENTICATED', names.RESERVED),
-    ('DOMAIN\\anonymous', names.RESERVED),
-    ('anonymous@REALM', names.RESERVED),
+    ('EXAMPLE\\anonymous', names.RESERVED),
+    ('anonymous@example.com', names.RESERVED),
     ('alice,mallory', names.COMMA),
     ('alice, mallory', names.COMMA),
     ('alice\r\nSet-Cookie: x', names.CONTROL),
@@ -59,21 +68,89 @@ def test_lowercase():
     ('al\x85ice', names.CONTROL),
     ('adm\u200bin', names.CONTROL),
     ('\u202eecila', names.CONTROL),
+    ('admin\u2028', names.CONTROL),
     ('x' * 256, names.TOO_LONG),
+    # Spaces are never trimmed: " admin" may be an account of its own.
+    ('  alice  ', names.SPACE),
+    ('admin ', names.SPACE),
+    ('EXAMPLE\\ admin', names.SPACE),
+    ('admin @example.com', names.SPACE),
+    ('ad\u00a0min', names.SPACE),
+    ('admin\u3000', names.SPACE),
+    ('\u2003admin', names.SPACE),
+    ('ad\u1680min', names.SPACE),
+    # Compatibility and decomposed spellings are not normalised.
+    ('\uff41dmin', names.UNICODE),          # full-width a
+    ('\u212aarl', names.UNICODE),           # Kelvin sign, lower() is k
+    ('\ufb01ona', names.UNICODE),           # fi ligature
+    ('jose\u0301', names.UNICODE),          # decomposed e-acute
+    ('admin\u00b2', names.UNICODE),         # superscript two
+    ('\u2460admin', names.UNICODE),         # circled digit one
+    # Foreign domains never become local accounts.
+    ('admin@anything', names.FOREIGN),
+    ('OTHERDOMAIN\\admin', names.FOREIGN),
+    ('carol@OTHER.REALM', names.FOREIGN),
+    ('alice@example.com.evil', names.FOREIGN),
+    ('alice@sub.example.com', names.FOREIGN),
+    ('EXAMPLE\\alice@EVIL.COM', names.FOREIGN),
+    ('EVIL\\alice@EXAMPLE.COM', names.FOREIGN),
+    ('alice@EXAMPLE\uff0eCOM', names.UNICODE),
+    # Names that cannot be split one way only.
+    ('EXAMPLE\\', names.AMBIGUOUS),
+    ('@example.com', names.AMBIGUOUS),
+    ('alice@', names.AMBIGUOUS),
+    ('\\alice', names.AMBIGUOUS),
+    ('EXAMPLE\\EXAMPLE\\alice', names.AMBIGUOUS),
+    ('admin@evil.com@example.com', names.AMBIGUOUS),
+    ('alice@example.com\\admin', names.AMBIGUOUS),
+    # Permission policy syntax.
+    ('*', names.SYNTAX),
+    ('&alias', names.SYNTAX),
+    ('$authenticated', names.SYNTAX),
+    ('~alice', names.SYNTAX),
+    ('!alice', names.SYNTAX),
+    ('EXAMPLE\\&alias', names.SYNTAX),
 ])
 def test_refused_names(value, rule):
-    cleaned = clean_name(value)
+    cleaned = clean(value)
     assert cleaned.name is None
     assert cleaned.rule == rule
     assert cleaned.reason
 
 
+@pytest.mark.parametrize('value', ['@administrators', '@admins'])
+def test_authz_policy_groups_refused_when_names_are_whole(value):
+    assert clean(value, strip_domain=False).rule == names.SYNTAX
+
+
+def test_no_local_domain_refuses_every_domain():
+    cleaned = clean_name('EXAMPLE\\alice')
+    assert cleaned.rule == names.FOREIGN
+    assert 'local_domains' in cleaned.reason
+    assert 'strip_domain = false' in cleaned.reason
+
+
+def test_lower_case_fold_cannot_make_ascii_out_of_other_letters():
+    # 'K' (Kelvin) and 'I' with dot fold to ASCII-looking names.
+    assert clean('\u212aARL', lowercase=True).rule == names.UNICODE
+    assert clean('\u0130smail', lowercase=True).name != 'ismail'
+
+
 def test_group_names_are_refused_whatever_the_case():
     groups = {'admins', 'developers'}
-    assert clean_name('admins', groups=groups).rule == names.GROUP
-    assert clean_name('Admins', groups=groups).rule == names.GROUP
-    assert clean_name('CORP\\developers', groups=groups).rule == names.GROUP
-    assert clean_name('admin', groups=groups).name == 'admin'
+    assert clean('admins', groups=groups).rule == names.GROUP
+    assert clean('Admins', groups=groups).rule == names.GROUP
+    assert clean('EXAMPLE\\developers', groups=groups).rule == names.GROUP
+    assert clean('admin', groups=groups).name == 'admin'
+
+
+def test_local_domains_parsing():
+    domains, problems = names.parse_local_domains(
+        ['EXAMPLE', ' Example.COM ', '', 'bad domain', 'a@b', 'x\\y',
+         'ev\x00il', '\uff45xample'])
+    assert domains == {'example', 'example.com'}
+    assert len(problems) == 5
+    assert all('local_domains' in p for p in problems)
 
 
 def test_nobody_rules_are_the_ones_that_mean_no_login():
