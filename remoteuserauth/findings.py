@@ -51,17 +51,21 @@ def fixes(kind, name, config):
     secret = (config.secret_header or '').strip() or 'the secret header'
     nginx = kind == 'nginx'
     apache = kind == 'apache'
+    # Where Trac reads no such header, the front end only has to drop it.
+    sets = identity_header(config.header)[0] == 'header'
     return {
         'identity':
-            "nginx: put `proxy_set_header %s $remote_user;` in every "
-            "location that proxies to Trac (a location with "
-            "proxy_set_header lines of its own inherits none from the "
-            "enclosing one)" % name if nginx else
-            "Apache: `RequestHeader unset %s early` in the virtual host, "
-            "then `RequestHeader set %s \"expr=%%{REMOTE_USER}\"` where "
-            "Trac is proxied" % (name, name) if apache else
-            "make the front end set or remove %s on every request it "
-            "passes to Trac, whatever the client sent" % name,
+            "nginx: put `proxy_set_header %s %s;` in every location that "
+            "proxies to Trac (a location with proxy_set_header lines of "
+            "its own inherits none from the enclosing one)" % (
+                name, '$remote_user' if sets else '""') if nginx else
+            "Apache: `RequestHeader unset %s early` in the virtual "
+            "host%s" % (name, ", then `RequestHeader set %s \"expr=%%{"
+                        "REMOTE_USER}\"` where Trac is proxied" % name
+                        if sets else '') if apache else
+            "make the front end %s %s on every request it passes to Trac, "
+            "whatever the client sent" % ('set or remove' if sets
+                                          else 'remove', name),
         'underscore':
             "nginx: `underscores_in_headers off;` in the server block (the "
             "default), or `proxy_set_header %s \"\";`" % under if nginx else
@@ -101,9 +105,9 @@ def fixes(kind, name, config):
             "add the address the front end connects from to "
             "[remoteuser] trusted_proxies (and nothing wider)",
         'referer':
-            "Trac answered /login with the client's referer in a header: "
-            "keep remoteuserauth.auth enabled and the front end from "
-            "passing /login unauthenticated to another handler",
+            "keep remoteuserauth.publicurl enabled: it holds every "
+            "redirect to the public site and drops header values with "
+            "control characters (if it is enabled, report this as a bug)",
         'backend':
             "bind the backend to loopback or a Unix socket (gunicorn "
             "`bind = 127.0.0.1:PORT`, tracd `--hostname=127.0.0.1`) and "

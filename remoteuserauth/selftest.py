@@ -1,5 +1,6 @@
 """The front-end self-test: which forged requests to send to the live
-site, what the probe answers about each, and what that means.
+site, the tokens that let them ask the probe, and what the probe
+answers about each.
 
 The plugin can only be as safe as the proxy in front of it. A proxy that
 passes the client's own `Remote-User` on one location, lets the
@@ -9,11 +10,8 @@ carry forged identity and address headers through the front end, on the
 paths front ends treat differently, and asks the probe
 (`remoteuserauth.probe`) what reached Trac and what the decision made of
 it. The forged names are random markers (``ruaprobe-<hex>``), so nothing
-real is impersonated, and the probe never logs anyone in.
-
-Severities: CRITICAL, a forged name (or address) is believed; WARN, a
-forged header reaches Trac but is not used (one setting away from being
-believed, or refused only by a second line of defence); OK.
+real is impersonated, and the probe never logs anyone in. What the
+answers mean is `findings`.
 
 Nothing here imports Trac.
 """
@@ -233,22 +231,32 @@ def jwt_available():
     the plugin's `jwt` extra)."""
     try:
         import jwt  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import ec  # noqa
+        from cryptography.hazmat.primitives import asymmetric  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-def forged_jwt(marker, issuer='', audience=''):
-    """A syntactically valid signed assertion for the marker, signed by a
-    throwaway key nobody trusts; `None` without PyJWT."""
-    try:
-        import jwt
-        from cryptography.hazmat.primitives.asymmetric import ec
-    except ImportError:
+def forged_jwt(marker, issuer='', audience='', algorithms=()):
+    """A syntactically valid signed assertion for the marker, with the
+    configured issuer and audience, signed by a throwaway key nobody
+    trusts with the first algorithm of `algorithms` that the plugin
+    accepts (ES256 by default); `None` without PyJWT.
+
+    It names no key (`kid`): an unknown key would make the plugin fetch
+    `jwt_keys` again, and a forged request should cost nothing."""
+    if not jwt_available():
         return None
     import time
-    key = ec.generate_private_key(ec.SECP256R1())
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    makers = {'RS': lambda: rsa.generate_private_key(65537, 2048),
+              'PS': lambda: rsa.generate_private_key(65537, 2048),
+              'ES': lambda: ec.generate_private_key(ec.SECP256R1()),
+              'Ed': ed25519.Ed25519PrivateKey.generate}
+    algorithm = next((a.strip() for a in algorithms
+                      if a.strip() in ('RS256', 'PS256', 'ES256', 'EdDSA')),
+                     'ES256')
     now = int(time.time())
     claims = {'sub': value_for(marker, 'jwt'), 'iat': now, 'nbf': now,
               'exp': now + COMMAND_TOKEN_LIFETIME}
@@ -256,8 +264,7 @@ def forged_jwt(marker, issuer='', audience=''):
         claims['iss'] = issuer
     if audience:
         claims['aud'] = audience
-    return jwt.encode(claims, key, algorithm='ES256',
-                      headers={'kid': marker})
+    return jwt.encode(claims, makers[algorithm[:2]](), algorithm=algorithm)
 
 
 # The probe's report

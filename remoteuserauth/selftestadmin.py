@@ -138,10 +138,10 @@ class SelfTestCommand(Component):
         if not self._jwt_planned(config):
             return None
         audience = self.config.getlist('remoteuser', 'jwt_audience')
-        return selftest.forged_jwt(marker,
-                                   self.config.get('remoteuser',
-                                                   'jwt_issuer'),
-                                   audience[0] if audience else '')
+        return selftest.forged_jwt(
+            marker, self.config.get('remoteuser', 'jwt_issuer'),
+            audience[0] if audience else '',
+            self.config.getlist('remoteuser', 'jwt_algorithms'))
 
     def _jwt_planned(self, config):
         header = (config.jwt_header or '').strip()

@@ -238,6 +238,22 @@ def test_panel_judges_the_browser_run(env):
     assert answer['summary'].startswith('0 critical')
 
 
+def test_panel_plans_a_forged_assertion(env):
+    pytest.importorskip('jwt')
+    env.configure('remoteuser', jwt_header='X-Assertion')
+    r = env.request('/admin/general/remoteuser', headers=[login(env)])
+    data = json.loads(re.search(r'var remoteuserSelftest=(\{.*?\});',
+                                r.body).group(1))
+    forged = [q for q in data['requests'] if q['variant'] == 'jwt']
+    assert len(forged) == len(selftest.DEFAULT_PATHS)
+    name, value = forged[0]['headers'][0]
+    assert name == 'X-Assertion' and value.count('.') == 2
+    r = probe(env, '/', headers=[(name, value)])
+    assert json.loads(r.body)['jwt'] == {
+        'header': 'X-Assertion', 'state': 'present',
+        'fingerprint': selftest.fingerprint(value)}
+
+
 def test_panel_refuses_unusable_results(env):
     cookie = login(env)
     r = env.request('/admin/general/remoteuser', headers=[cookie])
