@@ -394,7 +394,22 @@ def server_info(environ):
 
 
 def is_report(data):
-    return isinstance(data, dict) and data.get('probe') == 'remoteuserauth'
+    """Whether `data` is a probe report the judge can read (the panel's
+    reports come through the browser)."""
+    if not isinstance(data, dict) or data.get('probe') != 'remoteuserauth':
+        return False
+    for key in ('decision', 'markers', 'forwarded', 'identity', 'server'):
+        if not isinstance(data.get(key), dict):
+            return False
+    decision = data['decision']
+    return all(isinstance(v, str) for v in data['markers'].values()) and \
+        all(isinstance(v, str) for v in data['forwarded'].values()) and \
+        isinstance(decision.get('accepted') or '', str) and \
+        isinstance(decision.get('rule') or '', str) and \
+        isinstance(decision.get('notes') or [], list) and \
+        isinstance(data.get('public_url') or '', str) and \
+        isinstance(data.get('secret') or {}, dict) and \
+        isinstance(data.get('peer') or '', str)
 
 
 # Reaching the backend around the front end

@@ -51,7 +51,7 @@ class SelfTestCommand(Component):
                any CRITICAL, 2 when the probe cannot be reached.
                --path adds a path (below the site's prefix) to test.
                """,
-               None, self._do_selftest)
+               self._complete_selftest, self._do_selftest)
 
     # Public API
 
@@ -107,12 +107,12 @@ class SelfTestCommand(Component):
         panel, TRAC_ADMIN and the form token checked by then) and answer
         with the findings as JSON."""
         try:
-            marker = req.args.get('marker', '')
-            results = json.loads(req.args.get('results', ''))
+            marker = req.args.getfirst('marker', '')
+            results = json.loads(req.args.getfirst('results', ''))
             if not selftest.is_marker(marker) or \
                     not isinstance(results, list):
                 raise ValueError("no marker or no results")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             self.log.warning("TracRemoteUserAuth: the admin panel's "
                              "self-test sent unusable results (%s)", e)
             self._send_json(req, {'error': "The browser sent no usable "
@@ -157,6 +157,13 @@ class SelfTestCommand(Component):
         req.end_headers()
         req.write(body)
         raise RequestDone
+
+    def _complete_selftest(self, args):
+        options = ['--path=', '--backend=', '--no-direct', '--insecure']
+        if len(args) == 1:
+            base_url = self.config.get('trac', 'base_url').strip()
+            return ([base_url] if base_url else []) + options
+        return options
 
     def _do_selftest(self, *args):
         url, paths, backends, direct, insecure = None, [], [], True, False

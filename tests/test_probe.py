@@ -5,6 +5,7 @@ panel's part and the command's arguments."""
 import json
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -210,7 +211,6 @@ def browser_run(env, cookie, front):
         results.append({'id': request['id'], 'status': answer.status,
                         'server': 'nginx/1.22.1',
                         'report': json.loads(answer.body)})
-    from urllib.parse import urlencode
     body = urlencode({'__FORM_TOKEN': form_token, 'selftest': '1',
                       'marker': data['marker'],
                       'results': json.dumps(results)}).encode()
@@ -266,6 +266,25 @@ def test_panel_refuses_unusable_results(env):
                         cookie[1], form_token))])
     assert r.status == 400
     assert json.loads(r.body)['error'].startswith('The browser sent no')
+    assert "self-test sent unusable results" in env.log()
+    # Reports that are not what the probe sends are left out, never a 500.
+    for results in ([{'id': '0', 'status': 200, 'report': {
+                        'probe': 'remoteuserauth', 'decision': []}}],
+                    [{'id': '0', 'report': {'probe': 'remoteuserauth',
+                                            'decision': {}, 'markers': {
+                                                'x': 1}}}],
+                    [None, 'x', {'id': ['0']}], '[' * 100000):
+        body = urlencode({'__FORM_TOKEN': form_token, 'selftest': '1',
+                          'marker': MARKER, 'results': results
+                          if isinstance(results, str) else
+                          json.dumps(results)}).encode()
+        r = env.request('/admin/general/remoteuser', 'POST', body=body,
+                        headers=[('Cookie', '%s; trac_form_token=%s' % (
+                            cookie[1], form_token))])
+        assert r.status in (200, 400), r.body[:300]
+        answer = json.loads(r.body)
+        assert 'error' in answer or answer['findings'][0]['severity'] == \
+            'ERROR'
     # Without the form token, Trac refuses the POST itself.
     r = env.request('/admin/general/remoteuser', 'POST',
                     body=b'selftest=1&marker=x&results=%5B%5D',
@@ -296,6 +315,17 @@ def test_command_usage(trac_env, capsys, args, message):
     rv, output = trac_env.admin_rv('remoteuser selftest', *args)
     assert rv == 2
     assert message in capsys.readouterr().err
+
+
+def test_command_completion(trac_env):
+    from remoteuserauth.selftestadmin import SelfTestCommand
+    command = SelfTestCommand(trac_env.env())
+    options = ['--path=', '--backend=', '--no-direct', '--insecure']
+    assert command._complete_selftest(['']) == options
+    trac_env.configure('trac', base_url='https://trac.example.com/x')
+    assert command._complete_selftest(['']) == \
+        ['https://trac.example.com/x'] + options
+    assert command._complete_selftest(['http://x/', '']) == options
 
 
 def test_command_when_nothing_answers(trac_env):
