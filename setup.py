@@ -37,6 +37,7 @@ setup(
             'remoteuserauth.publicurl = remoteuserauth.publicurl',
             'remoteuserauth.groupsync = remoteuserauth.groupsync',
             'remoteuserauth.admin = remoteuserauth.admin',
+            'remoteuserauth.revoke = remoteuserauth.revoke',
             'remoteuserauth.probe = remoteuserauth.probe',
             'remoteuserauth.selftestadmin = remoteuserauth.selftestadmin',
         ],

@@ -43,8 +43,11 @@ class GroupSynchronizer(Component):
     def pre_process_request(self, req, handler):
         auth = RemoteUserAuthenticator(self.env)
         decision = auth.decision(req)
-        if decision.name and decision.network and \
-                decision.source == HEADER and req.authname == decision.name:
+        if decision.name and req.authname == decision.name and (
+                decision.network and decision.source == HEADER or
+                # The web server's own variable (env:OIDC_CLAIM_groups)
+                # speaks for the user it authenticated, whoever the peer.
+                trust.is_server_variable(self.groups_key())):
             self.synchronize(decision.name, req.environ)
         return handler
 
@@ -60,20 +63,22 @@ class GroupSynchronizer(Component):
                                "TracRemoteUserAuth: %s", problem)
         return managed
 
-    def synchronize(self, user, environ):
-        """Bring `user`'s memberships in line with the groups header of
-        `environ`; returns the ``(added, removed)`` group names."""
-        header = self.groups_header
-        if not header.strip():
-            return [], []
+    def groups_key(self):
+        """The environ key of `groups_header`, or `None` (a bad name is
+        logged)."""
         try:
-            key = trust.environ_key(header)
+            return trust.environ_key(self.groups_header)
         except ValueError as e:
             self._throttle.log(self.log.error, 'header',
                                "TracRemoteUserAuth: [remoteuser] "
                                "groups_header: %s", e)
-            return [], []
-        if key not in environ:
+            return None
+
+    def synchronize(self, user, environ):
+        """Bring `user`'s memberships in line with the groups header of
+        `environ`; returns the ``(added, removed)`` group names."""
+        key = self.groups_key()
+        if key is None or key not in environ:
             return [], []
         managed = self.managed_groups()
         if not managed:
@@ -111,8 +116,9 @@ class GroupSynchronizer(Component):
             return [], []
         for group in to_add:
             self.log.info("TracRemoteUserAuth: added %s to group %s (listed "
-                          "in %s)", user, group, header)
+                          "in %s)", user, group, self.groups_header)
         for group in to_remove:
             self.log.info("TracRemoteUserAuth: removed %s from group %s (no "
-                          "longer listed in %s)", user, group, header)
+                          "longer listed in %s)", user, group,
+                          self.groups_header)
         return to_add, to_remove

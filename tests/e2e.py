@@ -59,7 +59,9 @@ def check_login(port, prefix, base_url, credentials, expected='alice'):
 
 
 def check_hostile_clients(port, prefix, credentials=None, extra=()):
-    """No header a client sends makes it someone else."""
+    """No header a client sends makes it someone else. `credentials`
+    log alice in; a function returning them gives fresh ones for each
+    request (a Kerberos token is good once)."""
     for headers in hostile_headers(extra):
         r = http(port, prefix + '/wiki/WikiStart', headers)
         assert r.status == 200, (headers, r.status)
@@ -69,7 +71,8 @@ def check_hostile_clients(port, prefix, credentials=None, extra=()):
         assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
             headers
         if credentials:
-            r = http(port, prefix + '/login', list(credentials) + headers)
+            fresh = credentials() if callable(credentials) else credentials
+            r = http(port, prefix + '/login', list(fresh) + headers)
             cookie = [c for c in r.cookies() if c.startswith('trac_auth=')]
             assert cookie, headers
             r = http(port, prefix + '/', [('Cookie', cookie[0].split(';')[0])])

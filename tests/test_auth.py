@@ -266,6 +266,18 @@ def test_profile_headers_from_untrusted_peers_are_ignored(make_env):
                   "AND name='email'") == []
 
 
+def test_profile_server_variables_count_from_any_peer(make_env):
+    """Apache mod_auth_openidc under mod_wsgi: REMOTE_USER and the
+    claims are the server's own variables; the peer is the browser."""
+    env = make_env(('remoteuser', 'email_header', 'env:OIDC_CLAIM_email'),
+                   ('remoteuser', 'header', ''))
+    env.request('/', remote_user='alice', peer=UNTRUSTED,
+                environ={'OIDC_CLAIM_email': 'alice@example.com'},
+                headers=[('OIDC-CLAIM-email', 'evil@example.com')])
+    assert env.db("SELECT value FROM session_attribute WHERE sid='alice' "
+                  "AND name='email'") == [('alice@example.com',)]
+
+
 def test_bad_profile_value_is_logged_not_stored(make_env):
     env = make_env(('remoteuser', 'email_header', 'X-Remote-Email'))
     r = env.request('/', headers=[('Remote-User', 'alice'),

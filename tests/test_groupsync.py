@@ -84,6 +84,20 @@ def test_untrusted_peer_changes_nothing(synced):
     assert memberships(synced, 'alice') == []
 
 
+def test_server_variable_counts_from_any_peer(synced):
+    """mod_auth_openidc's OIDC_CLAIM_groups under mod_wsgi, where the
+    peer is the browser and the name is REMOTE_USER."""
+    synced.configure('remoteuser', header='',
+                     groups_header='env:OIDC_CLAIM_groups')
+    request(synced, None, peer='192.0.2.1', remote_user='alice',
+            environ={'OIDC_CLAIM_groups': 'developers,outsiders'})
+    assert memberships(synced, 'alice') == ['developers']
+    # A client's header of that name is no server variable.
+    synced.request('/', peer='192.0.2.1', remote_user='alice',
+                   headers=[('OIDC-CLAIM-groups', '')])
+    assert memberships(synced, 'alice') == ['developers']
+
+
 def test_permission_in_sync_groups_is_refused_and_logged(make_env):
     env = make_env(('remoteuser', 'groups_header', 'X-Groups'),
                    ('remoteuser', 'sync_groups', 'TRAC_ADMIN'))

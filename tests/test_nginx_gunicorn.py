@@ -1,40 +1,25 @@
 """nginx -> gunicorn samples against the real servers: one project and
 several, started the way trac-gunicorn.service starts gunicorn."""
 
-import configparser
 import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from browser import Chromium, find_chromium
-from deploy import (PASSWORD, Nginx, deploy_static, htpasswd, make_env,
-                    render)
+from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
+                    htpasswd, make_env, render)
 from e2e import basic, check_deployment, check_selftest_clean, selftest
-from servers import Server, free_port, http, python_env
+from servers import free_port, http
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
                            parent_dir=''):
-    """Render gunicorn.conf.py and trac-gunicorn.service, and run the
-    unit's ExecStart as systemd would."""
-    render('gunicorn.conf.py', os.path.join(workdir, 'gunicorn.conf.py'),
-           BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
-           TRAC_ENV_PARENT_DIR=parent_dir)
-    unit = render('trac-gunicorn.service',
-                  os.path.join(workdir, 'trac-gunicorn.service'),
-                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
-    parser = configparser.RawConfigParser(strict=False)
-    parser.optionxform = str
-    parser.read(unit)
-    argv = shlex.split(parser.get('Service', 'ExecStart'))
-    assert parser.get('Service', 'User') == 'trac'
-    return Server(argv, backend_port, os.path.join(workdir, 'gunicorn.out'),
-                  env=python_env(site), cwd=workdir)
+    return gunicorn_service(workdir, site, 'gunicorn.conf.py',
+                            BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
+                            TRAC_ENV_PARENT_DIR=parent_dir)
 
 
 @pytest.fixture
@@ -247,25 +232,29 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
     login = 'http://alice:%s@127.0.0.1:%d/prefix/login' % (PASSWORD,
                                                            backend.port)
     panel = backend.base_url + '/admin/general/remoteuser'
-    summary = "document.getElementById('remoteuser-selftest-summary')" \
-              " && document.getElementById('remoteuser-selftest-summary')" \
-              ".textContent"
+    summary = "document.getElementById('remoteuser-selftest-summary')"
     rows = "Array.from(document.querySelectorAll('tr.remoteuser-finding'))" \
            ".map(function (r) { return Array.from(r.cells).map(" \
            "function (c) { return c.textContent; }); })"
-    browser = Chromium(str(tmp_path / 'profile'))
+    browser = Chromium(str(tmp_path))
     try:
         nginx = backend.nginx(edit(
             '        location = /prefix/login {',
             ATTACHMENT_LOCATION % backend.backend +
             '        location = /prefix/login {'))
         try:
-            browser.open(login)
-            assert 'alice' in browser.evaluate(
-                "document.querySelector('.trac-author-user').textContent")
-            browser.open(panel)
-            browser.click('remoteuser-selftest-run')
-            assert browser.wait_for(summary).startswith('1 critical')
+            browser.go(login)
+            browser.wait_for("document.querySelector('.trac-author-user')")
+            assert browser.evaluate("document.querySelector("
+                                    "'.trac-author-user').textContent") \
+                == 'alice'
+            browser.go(panel)
+            browser.wait_for("document.getElementById("
+                             "'remoteuser-selftest-run')")
+            browser.click('#remoteuser-selftest-run')
+            browser.wait_for(summary)
+            assert browser.evaluate(summary + '.textContent').startswith(
+                '1 critical')
             found = browser.evaluate(rows)
         finally:
             nginx.stop()
@@ -277,14 +266,17 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
         assert 'proxy_set_header Remote-User $remote_user;' in critical[0][3]
         nginx = backend.nginx(lambda text: text)
         try:
-            browser.open(panel)
-            browser.click('remoteuser-selftest-run')
-            clean = browser.wait_for(summary)
+            browser.go(panel)
+            browser.wait_for("document.getElementById("
+                             "'remoteuser-selftest-run')")
+            browser.click('#remoteuser-selftest-run')
+            browser.wait_for(summary)
+            clean = browser.evaluate(summary + '.textContent')
             assert clean.startswith('0 critical, 0 warnings'), clean
             assert clean.endswith('no forged name or address got through')
         finally:
             nginx.stop()
     finally:
-        browser.close()
+        browser.stop()
     # The browser's probes logged nobody in.
     assert backend.env.db("SELECT name FROM auth_cookie") == [('alice',)]

@@ -26,6 +26,9 @@ have krb5-config || need+=(libkrb5-dev)
 [ -e /usr/lib/apache2/modules/mod_auth_gssapi.so ] || need+=(libapache2-mod-auth-gssapi)
 [ -e /usr/lib/apache2/modules/mod_auth_openidc.so ] || need+=(libapache2-mod-auth-openidc)
 [ -e /usr/lib/apache2/modules/mod_auth_mellon.so ] || need+=(libapache2-mod-auth-mellon)
+# pysaml2, the SAML identity provider of the tests, signs with xmlsec1.
+have xmlsec1 || need+=(xmlsec1)
+have openssl || need+=(openssl)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
