@@ -14,7 +14,7 @@ import ipaddress
 from collections import namedtuple
 from urllib.parse import urlsplit
 
-from remoteuserauth import urls
+from remoteuserauth import selftest, urls
 from remoteuserauth.selftest import (INJECTED_HEADER, identity_header,
                                      value_for)
 
@@ -99,6 +99,17 @@ def fixes(kind, name, config):
             "every header), or have the front end set X-Forwarded-Host, "
             "-Proto, -Port and -Prefix on every request, replacing the "
             "client's",
+        # Filled with the headers that got through.
+        'profile': lambda names:
+            "nginx: %s (the identity provider's value, or \"\") in every "
+            "location that proxies to Trac" % ' '.join(
+                '`proxy_set_header %s ...;`' % n for n in names) if nginx else
+            "Apache: %s in the virtual host (set them again only from the "
+            "identity provider)" % ' '.join(
+                '`RequestHeader unset %s early`' % n for n in names)
+            if apache else
+            "make the front end set or remove %s on every request"
+            % ', '.join(names),
         'base_url':
             "set [trac] base_url to the public address",
         'untrusted_front':
@@ -184,6 +195,9 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix):
         if variant == 'forwarded':
             found.extend(_judge_forwarded(path, exchange, baseline.report,
                                           fix))
+            continue
+        if variant == 'profile':
+            found.extend(_judge_profile(path, exchange, config, marker, fix))
             continue
         if variant == 'jwt':
             if accepted.startswith(marker):
@@ -282,6 +296,32 @@ def _unreached(path, exchange):
         what = "answered by the front end itself (HTTP %d), not by Trac" % \
                status
     return Finding(OK, path, what, '')
+
+
+def _judge_profile(path, exchange, config, marker, fix):
+    """Forged name, e-mail and groups headers: from a trusted proxy, the
+    plugin stores them for whoever the front end names on that path, and
+    groups decide permissions."""
+    report = exchange.report
+    arrived = [name for name, value in exchange.probe.headers
+               if value in (report['markers'].get(
+                   selftest.environ_key(name)) or '')]
+    if not arrived:
+        return []
+    groups = (config.groups_header or '').strip()
+    used = report.get('trusted')
+    if used and config.sync_groups and groups and \
+            selftest.http_name(groups) in arrived:
+        return [Finding(
+            CRITICAL, path, "a client's %s reaches Trac: a user logged in "
+            "on this path could put themself in [remoteuser] sync_groups"
+            % ', '.join(arrived), fix['profile'](arrived))]
+    return [Finding(
+        WARN, path, "a client's %s reaches Trac%s" % (
+            ', '.join(arrived), " and would be stored in the profile of "
+            "the user logged in on this path" if used else
+            " (not used: the peer is not trusted)"),
+        fix['profile'](arrived))]
 
 
 def _judge_forwarded(path, exchange, baseline, fix):

@@ -49,9 +49,16 @@ DEFAULT_PATHS = ('/', '/login', '/login/xmlrpc', '/logout',
                  '/jsonrpc')
 
 Config = namedtuple('Config', 'header secret_header jwt_header '
-                    'trust_forwarded base_url_set')
+                    'trust_forwarded base_url_set name_header email_header '
+                    'groups_header sync_groups',
+                    defaults=('', '', '', False))
 Config.__doc__ = """The [remoteuser] options the self-test plans for:
-the option values as written (`header` may be ``env:NAME``)."""
+the option values as written (`header` may be ``env:NAME``);
+`sync_groups` says whether any group is synced."""
+
+#: The profile options, and the forged value each gets.
+PROFILE = (('name_header', 'name'), ('email_header', 'email'),
+           ('groups_header', 'groups'))
 
 Probe = namedtuple('Probe', 'id path variant headers query token')
 Probe.__doc__ = """One planned request: `path` below the public base,
@@ -136,13 +143,13 @@ def identity_header(header):
     header = (header or '').strip()
     if header.lower().startswith('env:'):
         name = header[4:].strip()
-        return 'env', _http_name(name) or 'Remote-User'
+        return 'env', http_name(name) or 'Remote-User'
     if not header:
         return 'none', 'Remote-User'
-    return 'header', _http_name(header)
+    return 'header', http_name(header)
 
 
-def _http_name(name):
+def http_name(name):
     """`HTTP_SM_USER` and `SM_USER` are the header `SM-USER` on the
     wire; `Remote-User` stays as written."""
     if name.upper().startswith('HTTP_'):
@@ -204,6 +211,9 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
             value = 'Bearer ' + jwt_token \
                 if jwt_header.lower() == 'authorization' else jwt_token
             add(path, 'jwt', [(jwt_header, value)])
+        profile = profile_headers(config, marker)
+        if profile:
+            add(path, 'profile', profile)
         add(path, 'forwarded', forwarded_headers(marker, public_scheme))
     if not browser:
         inside = public_base.rstrip('/') + '/wiki/WikiStart\r\n' + \
@@ -214,6 +224,17 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
         add('/login', 'referer-foreign', [('Referer', foreign)],
             query='referer=' + quote(foreign, safe=''), token=False)
     return probes
+
+
+def profile_headers(config, marker):
+    """Forged values for the profile headers Trac reads from requests
+    (those naming a server variable cannot be forged)."""
+    headers = []
+    for option, tag in PROFILE:
+        header = (getattr(config, option) or '').strip()
+        if header and not header.lower().startswith('env:'):
+            headers.append((http_name(header), value_for(marker, tag)))
+    return headers
 
 
 def forwarded_headers(marker, public_scheme):
@@ -288,7 +309,7 @@ def report(environ, config, decision, verdict, trusted_network, secret,
     """
     kind, name = identity_header(config.header)
     key = _configured_key(config.header)
-    secret_key = environ_key(_http_name(config.secret_header.strip())) \
+    secret_key = environ_key(http_name(config.secret_header.strip())) \
         if (config.secret_header or '').strip() else None
     jwt_key = _configured_key(config.jwt_header)
     hidden = {secret_key, jwt_key, 'HTTP_AUTHORIZATION', 'HTTP_COOKIE'}
