@@ -67,7 +67,8 @@ class SelfTestCommand(Component):
         plan = selftest.plan(config, marker, paths, site.scheme, site.url,
                              self._forged_jwt(config, marker))
         exchanges = probeclient.run(site, plan, token)
-        root = exchanges[0]
+        root = next(e for e in exchanges if e.probe.path == '/' and
+                    e.probe.variant == 'baseline')
         server = _header(root.headers, 'Server')
         if direct and root.report is not None:
             targets = list(backends) or selftest.backend_targets(
@@ -199,8 +200,8 @@ class SelfTestCommand(Component):
         found, server = self.run(
             url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
             direct, insecure)
-        print("TracRemoteUserAuth self-test of %s (front end: %s)"
-              % (url.rstrip('/'), server or 'no Server header'))
+        print("TracRemoteUserAuth self-test of %s (Server: %s)"
+              % (url.rstrip('/'), server or 'none'))
         for line in findings.lines(found):
             print(line)
         print(findings.summary(found))

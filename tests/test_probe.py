@@ -190,7 +190,7 @@ def test_panel_offers_the_button(env):
                                 data['token'], time.time()) is None
     variants = {q['variant'] for q in data['requests']}
     assert variants == {'baseline', 'header', 'lower', 'upper',
-                        'underscore', 'secret', 'forwarded'}
+                        'underscore', 'secret', 'profile', 'forwarded'}
     # The script is served by the plugin.
     r = env.request('/chrome/remoteuserauth/selftest.js')
     assert r.status == 200 and 'remoteuserSelftest' in r.body
@@ -232,8 +232,16 @@ def test_panel_judges_the_browser_run(env):
              if f['severity'] == 'CRITICAL']
     assert any("a client's Remote-User header is accepted" in t
                for t in texts)
+    # One that sets the identity headers and forgets the profile ones.
     answer = browser_run(env, cookie, lambda headers: [
         (n, v) for n, v in headers if 'user' not in n.lower()])
+    assert [f['text'] for f in answer['findings']
+            if f['severity'] == 'CRITICAL'] == [
+        "a client's X-Name, X-Email, X-Groups reaches Trac: a user logged "
+        "in on this path could put themself in [remoteuser] sync_groups"]
+    answer = browser_run(env, cookie, lambda headers: [
+        (n, v) for n, v in headers if 'user' not in n.lower() and
+        not n.startswith('X-')])
     assert answer['critical'] is False
     assert answer['summary'].startswith('0 critical')
 
