@@ -263,6 +263,9 @@ def _arrived(report, marker, variant):
 
 
 def _unused_reason(report, kind, config):
+    if (config.jwt_header or '').strip():
+        return "[remoteuser] jwt_header is set: names come only from a " \
+            "verified assertion"
     if kind == 'none':
         return "[remoteuser] header is empty: only REMOTE_USER counts"
     if kind == 'env':

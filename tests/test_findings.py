@@ -399,3 +399,15 @@ def test_profile_in_server_variables_is_not_forged():
                  groups_header='env:OIDC_CLAIM_groups', sync_groups=True)
     assert 'profile' not in [p.variant for p in
                              selftest.plan(cfg, MARKER, ('/',))]
+
+
+def test_the_header_passes_where_assertions_decide():
+    """With jwt_header, the user header is not read (the decision of the
+    signed-assertions branch; here an untrusted peer stands in for it):
+    a client's passes unused, one setting away from counting."""
+    found = [f for f in run(passes, config(jwt_header='X-Assertion'),
+                            paths=('/',), peer='192.0.2.9')
+             if 'Remote-User header' in f.text]
+    assert [f.severity for f in found] == [WARN]
+    assert "reaches Trac but is not used ([remoteuser] jwt_header is set: " \
+        "names come only from a verified assertion" in found[0].text
