@@ -407,7 +407,7 @@ def test_the_header_passes_where_assertions_decide():
     a client's passes unused, one setting away from counting."""
     found = [f for f in run(passes, config(jwt_header='X-Assertion'),
                             paths=('/',), peer='192.0.2.9')
-             if 'Remote-User header' in f.text]
+             if f.where == '/prefix/' and 'Remote-User header' in f.text]
     assert [f.severity for f in found] == [WARN]
     assert "reaches Trac but is not used ([remoteuser] jwt_header is set: " \
         "names come only from a verified assertion" in found[0].text
