@@ -14,7 +14,7 @@ import ipaddress
 from collections import namedtuple
 from urllib.parse import urlsplit
 
-from remoteuserauth import urls
+from remoteuserauth import selftest, urls
 from remoteuserauth.selftest import (INJECTED_HEADER, identity_header,
                                      value_for)
 
@@ -51,17 +51,21 @@ def fixes(kind, name, config):
     secret = (config.secret_header or '').strip() or 'the secret header'
     nginx = kind == 'nginx'
     apache = kind == 'apache'
+    # Where Trac reads no such header, the front end only has to drop it.
+    sets = identity_header(config.header)[0] == 'header'
     return {
         'identity':
-            "nginx: put `proxy_set_header %s $remote_user;` in every "
-            "location that proxies to Trac (a location with "
-            "proxy_set_header lines of its own inherits none from the "
-            "enclosing one)" % name if nginx else
-            "Apache: `RequestHeader unset %s early` in the virtual host, "
-            "then `RequestHeader set %s \"expr=%%{REMOTE_USER}\"` where "
-            "Trac is proxied" % (name, name) if apache else
-            "make the front end set or remove %s on every request it "
-            "passes to Trac, whatever the client sent" % name,
+            "nginx: put `proxy_set_header %s %s;` in every location that "
+            "proxies to Trac (a location with proxy_set_header lines of "
+            "its own inherits none from the enclosing one)" % (
+                name, '$remote_user' if sets else '""') if nginx else
+            "Apache: `RequestHeader unset %s early` in the virtual "
+            "host%s" % (name, ", then `RequestHeader set %s \"expr=%%{"
+                        "REMOTE_USER}\"` where Trac is proxied" % name
+                        if sets else '') if apache else
+            "make the front end %s %s on every request it passes to Trac, "
+            "whatever the client sent" % ('set or remove' if sets
+                                          else 'remove', name),
         'underscore':
             "nginx: `underscores_in_headers off;` in the server block (the "
             "default), or `proxy_set_header %s \"\";`" % under if nginx else
@@ -95,15 +99,26 @@ def fixes(kind, name, config):
             "every header), or have the front end set X-Forwarded-Host, "
             "-Proto, -Port and -Prefix on every request, replacing the "
             "client's",
+        # Filled with the headers that got through.
+        'profile': lambda names:
+            "nginx: %s (the identity provider's value, or \"\") in every "
+            "location that proxies to Trac" % ' '.join(
+                '`proxy_set_header %s ...;`' % n for n in names) if nginx else
+            "Apache: %s in the virtual host (set them again only from the "
+            "identity provider)" % ' '.join(
+                '`RequestHeader unset %s early`' % n for n in names)
+            if apache else
+            "make the front end set or remove %s on every request"
+            % ', '.join(names),
         'base_url':
             "set [trac] base_url to the public address",
         'untrusted_front':
             "add the address the front end connects from to "
             "[remoteuser] trusted_proxies (and nothing wider)",
         'referer':
-            "Trac answered /login with the client's referer in a header: "
-            "keep remoteuserauth.auth enabled and the front end from "
-            "passing /login unauthenticated to another handler",
+            "keep remoteuserauth.publicurl enabled: it holds every "
+            "redirect to the public site and drops header values with "
+            "control characters (if it is enabled, report this as a bug)",
         'backend':
             "bind the backend to loopback or a Unix socket (gunicorn "
             "`bind = 127.0.0.1:PORT`, tracd `--hostname=127.0.0.1`) and "
@@ -181,6 +196,9 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix):
             found.extend(_judge_forwarded(path, exchange, baseline.report,
                                           fix))
             continue
+        if variant == 'profile':
+            found.extend(_judge_profile(path, exchange, config, marker, fix))
+            continue
         if variant == 'jwt':
             if accepted.startswith(marker):
                 found.append(Finding(
@@ -245,6 +263,9 @@ def _arrived(report, marker, variant):
 
 
 def _unused_reason(report, kind, config):
+    if (config.jwt_header or '').strip():
+        return "[remoteuser] jwt_header is set: names come only from a " \
+            "verified assertion"
     if kind == 'none':
         return "[remoteuser] header is empty: only REMOTE_USER counts"
     if kind == 'env':
@@ -278,6 +299,32 @@ def _unreached(path, exchange):
         what = "answered by the front end itself (HTTP %d), not by Trac" % \
                status
     return Finding(OK, path, what, '')
+
+
+def _judge_profile(path, exchange, config, marker, fix):
+    """Forged name, e-mail and groups headers: from a trusted proxy, the
+    plugin stores them for whoever the front end names on that path, and
+    groups decide permissions."""
+    report = exchange.report
+    arrived = [name for name, value in exchange.probe.headers
+               if value in (report['markers'].get(
+                   selftest.environ_key(name)) or '')]
+    if not arrived:
+        return []
+    groups = (config.groups_header or '').strip()
+    used = report.get('trusted')
+    if used and config.sync_groups and groups and \
+            selftest.http_name(groups) in arrived:
+        return [Finding(
+            CRITICAL, path, "a client's %s reaches Trac: a user logged in "
+            "on this path could put themself in [remoteuser] sync_groups"
+            % ', '.join(arrived), fix['profile'](arrived))]
+    return [Finding(
+        WARN, path, "a client's %s reaches Trac%s" % (
+            ', '.join(arrived), " and would be stored in the profile of "
+            "the user logged in on this path" if used else
+            " (not used: the peer is not trusted)"),
+        fix['profile'](arrived))]
 
 
 def _judge_forwarded(path, exchange, baseline, fix):

@@ -88,7 +88,9 @@ class SelfTestProbe(Component):
         return selftest.Config(
             get('header'), get('secret_header'), get('jwt_header'),
             PublicURLFilter(self.env).trust_forwarded,
-            bool(self.config.get('trac', 'base_url').strip()))
+            bool(self.config.get('trac', 'base_url').strip()),
+            get('name_header'), get('email_header'), get('groups_header'),
+            bool(get('sync_groups').strip()))
 
     # Internal methods
 

@@ -1,5 +1,6 @@
 """The front-end self-test: which forged requests to send to the live
-site, what the probe answers about each, and what that means.
+site, the tokens that let them ask the probe, and what the probe
+answers about each.
 
 The plugin can only be as safe as the proxy in front of it. A proxy that
 passes the client's own `Remote-User` on one location, lets the
@@ -9,11 +10,8 @@ carry forged identity and address headers through the front end, on the
 paths front ends treat differently, and asks the probe
 (`remoteuserauth.probe`) what reached Trac and what the decision made of
 it. The forged names are random markers (``ruaprobe-<hex>``), so nothing
-real is impersonated, and the probe never logs anyone in.
-
-Severities: CRITICAL, a forged name (or address) is believed; WARN, a
-forged header reaches Trac but is not used (one setting away from being
-believed, or refused only by a second line of defence); OK.
+real is impersonated, and the probe never logs anyone in. What the
+answers mean is `findings`.
 
 Nothing here imports Trac.
 """
@@ -51,9 +49,16 @@ DEFAULT_PATHS = ('/', '/login', '/login/xmlrpc', '/logout',
                  '/jsonrpc')
 
 Config = namedtuple('Config', 'header secret_header jwt_header '
-                    'trust_forwarded base_url_set')
+                    'trust_forwarded base_url_set name_header email_header '
+                    'groups_header sync_groups',
+                    defaults=('', '', '', False))
 Config.__doc__ = """The [remoteuser] options the self-test plans for:
-the option values as written (`header` may be ``env:NAME``)."""
+the option values as written (`header` may be ``env:NAME``);
+`sync_groups` says whether any group is synced."""
+
+#: The profile options, and the forged value each gets.
+PROFILE = (('name_header', 'name'), ('email_header', 'email'),
+           ('groups_header', 'groups'))
 
 Probe = namedtuple('Probe', 'id path variant headers query token')
 Probe.__doc__ = """One planned request: `path` below the public base,
@@ -138,13 +143,13 @@ def identity_header(header):
     header = (header or '').strip()
     if header.lower().startswith('env:'):
         name = header[4:].strip()
-        return 'env', _http_name(name) or 'Remote-User'
+        return 'env', http_name(name) or 'Remote-User'
     if not header:
         return 'none', 'Remote-User'
-    return 'header', _http_name(header)
+    return 'header', http_name(header)
 
 
-def _http_name(name):
+def http_name(name):
     """`HTTP_SM_USER` and `SM_USER` are the header `SM-USER` on the
     wire; `Remote-User` stays as written."""
     if name.upper().startswith('HTTP_'):
@@ -206,6 +211,9 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
             value = 'Bearer ' + jwt_token \
                 if jwt_header.lower() == 'authorization' else jwt_token
             add(path, 'jwt', [(jwt_header, value)])
+        profile = profile_headers(config, marker)
+        if profile:
+            add(path, 'profile', profile)
         add(path, 'forwarded', forwarded_headers(marker, public_scheme))
     if not browser:
         inside = public_base.rstrip('/') + '/wiki/WikiStart\r\n' + \
@@ -216,6 +224,17 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
         add('/login', 'referer-foreign', [('Referer', foreign)],
             query='referer=' + quote(foreign, safe=''), token=False)
     return probes
+
+
+def profile_headers(config, marker):
+    """Forged values for the profile headers Trac reads from requests
+    (those naming a server variable cannot be forged)."""
+    headers = []
+    for option, tag in PROFILE:
+        header = (getattr(config, option) or '').strip()
+        if header and not header.lower().startswith('env:'):
+            headers.append((http_name(header), value_for(marker, tag)))
+    return headers
 
 
 def forwarded_headers(marker, public_scheme):
@@ -233,22 +252,32 @@ def jwt_available():
     the plugin's `jwt` extra)."""
     try:
         import jwt  # noqa: F401
-        from cryptography.hazmat.primitives.asymmetric import ec  # noqa
+        from cryptography.hazmat.primitives import asymmetric  # noqa: F401
     except ImportError:
         return False
     return True
 
 
-def forged_jwt(marker, issuer='', audience=''):
-    """A syntactically valid signed assertion for the marker, signed by a
-    throwaway key nobody trusts; `None` without PyJWT."""
-    try:
-        import jwt
-        from cryptography.hazmat.primitives.asymmetric import ec
-    except ImportError:
+def forged_jwt(marker, issuer='', audience='', algorithms=()):
+    """A syntactically valid signed assertion for the marker, with the
+    configured issuer and audience, signed by a throwaway key nobody
+    trusts with the first algorithm of `algorithms` that the plugin
+    accepts (ES256 by default); `None` without PyJWT.
+
+    It names no key (`kid`): an unknown key would make the plugin fetch
+    `jwt_keys` again, and a forged request should cost nothing."""
+    if not jwt_available():
         return None
     import time
-    key = ec.generate_private_key(ec.SECP256R1())
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    makers = {'RS': lambda: rsa.generate_private_key(65537, 2048),
+              'PS': lambda: rsa.generate_private_key(65537, 2048),
+              'ES': lambda: ec.generate_private_key(ec.SECP256R1()),
+              'Ed': ed25519.Ed25519PrivateKey.generate}
+    algorithm = next((a.strip() for a in algorithms
+                      if a.strip() in ('RS256', 'PS256', 'ES256', 'EdDSA')),
+                     'ES256')
     now = int(time.time())
     claims = {'sub': value_for(marker, 'jwt'), 'iat': now, 'nbf': now,
               'exp': now + COMMAND_TOKEN_LIFETIME}
@@ -256,8 +285,7 @@ def forged_jwt(marker, issuer='', audience=''):
         claims['iss'] = issuer
     if audience:
         claims['aud'] = audience
-    return jwt.encode(claims, key, algorithm='ES256',
-                      headers={'kid': marker})
+    return jwt.encode(claims, makers[algorithm[:2]](), algorithm=algorithm)
 
 
 # The probe's report
@@ -281,7 +309,7 @@ def report(environ, config, decision, verdict, trusted_network, secret,
     """
     kind, name = identity_header(config.header)
     key = _configured_key(config.header)
-    secret_key = environ_key(_http_name(config.secret_header.strip())) \
+    secret_key = environ_key(http_name(config.secret_header.strip())) \
         if (config.secret_header or '').strip() else None
     jwt_key = _configured_key(config.jwt_header)
     hidden = {secret_key, jwt_key, 'HTTP_AUTHORIZATION', 'HTTP_COOKIE'}
@@ -387,7 +415,22 @@ def server_info(environ):
 
 
 def is_report(data):
-    return isinstance(data, dict) and data.get('probe') == 'remoteuserauth'
+    """Whether `data` is a probe report the judge can read (the panel's
+    reports come through the browser)."""
+    if not isinstance(data, dict) or data.get('probe') != 'remoteuserauth':
+        return False
+    for key in ('decision', 'markers', 'forwarded', 'identity', 'server'):
+        if not isinstance(data.get(key), dict):
+            return False
+    decision = data['decision']
+    return all(isinstance(v, str) for v in data['markers'].values()) and \
+        all(isinstance(v, str) for v in data['forwarded'].values()) and \
+        isinstance(decision.get('accepted') or '', str) and \
+        isinstance(decision.get('rule') or '', str) and \
+        isinstance(decision.get('notes') or [], list) and \
+        isinstance(data.get('public_url') or '', str) and \
+        isinstance(data.get('secret') or {}, dict) and \
+        isinstance(data.get('peer') or '', str)
 
 
 # Reaching the backend around the front end

@@ -51,7 +51,7 @@ class SelfTestCommand(Component):
                any CRITICAL, 2 when the probe cannot be reached.
                --path adds a path (below the site's prefix) to test.
                """,
-               None, self._do_selftest)
+               self._complete_selftest, self._do_selftest)
 
     # Public API
 
@@ -67,7 +67,8 @@ class SelfTestCommand(Component):
         plan = selftest.plan(config, marker, paths, site.scheme, site.url,
                              self._forged_jwt(config, marker))
         exchanges = probeclient.run(site, plan, token)
-        root = exchanges[0]
+        root = next(e for e in exchanges if e.probe.path == '/' and
+                    e.probe.variant == 'baseline')
         server = _header(root.headers, 'Server')
         if direct and root.report is not None:
             targets = list(backends) or selftest.backend_targets(
@@ -107,12 +108,12 @@ class SelfTestCommand(Component):
         panel, TRAC_ADMIN and the form token checked by then) and answer
         with the findings as JSON."""
         try:
-            marker = req.args.get('marker', '')
-            results = json.loads(req.args.get('results', ''))
+            marker = req.args.getfirst('marker', '')
+            results = json.loads(req.args.getfirst('results', ''))
             if not selftest.is_marker(marker) or \
                     not isinstance(results, list):
                 raise ValueError("no marker or no results")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             self.log.warning("TracRemoteUserAuth: the admin panel's "
                              "self-test sent unusable results (%s)", e)
             self._send_json(req, {'error': "The browser sent no usable "
@@ -138,10 +139,10 @@ class SelfTestCommand(Component):
         if not self._jwt_planned(config):
             return None
         audience = self.config.getlist('remoteuser', 'jwt_audience')
-        return selftest.forged_jwt(marker,
-                                   self.config.get('remoteuser',
-                                                   'jwt_issuer'),
-                                   audience[0] if audience else '')
+        return selftest.forged_jwt(
+            marker, self.config.get('remoteuser', 'jwt_issuer'),
+            audience[0] if audience else '',
+            self.config.getlist('remoteuser', 'jwt_algorithms'))
 
     def _jwt_planned(self, config):
         header = (config.jwt_header or '').strip()
@@ -157,6 +158,13 @@ class SelfTestCommand(Component):
         req.end_headers()
         req.write(body)
         raise RequestDone
+
+    def _complete_selftest(self, args):
+        options = ['--path=', '--backend=', '--no-direct', '--insecure']
+        if len(args) == 1:
+            base_url = self.config.get('trac', 'base_url').strip()
+            return ([base_url] if base_url else []) + options
+        return options
 
     def _do_selftest(self, *args):
         url, paths, backends, direct, insecure = None, [], [], True, False
@@ -192,8 +200,8 @@ class SelfTestCommand(Component):
         found, server = self.run(
             url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
             direct, insecure)
-        print("TracRemoteUserAuth self-test of %s (front end: %s)"
-              % (url.rstrip('/'), server or 'no Server header'))
+        print("TracRemoteUserAuth self-test of %s (Server: %s)"
+              % (url.rstrip('/'), server or 'none'))
         for line in findings.lines(found):
             print(line)
         print(findings.summary(found))

@@ -359,3 +359,55 @@ def test_lines_and_places():
     assert findings.summary(found) == \
         '0 critical, 1 warning, 1 ok: no forged name got in, but see the ' \
         'warnings'
+
+
+PROFILE = dict(name_header='X-Remote-Name', email_header='X-Remote-Email',
+               groups_header='X-Remote-Groups', sync_groups=True)
+
+
+def test_profile_headers_a_front_end_passes():
+    """The cluster sample clears these three on every location; a
+    location that forgets them lets a logged-in user pick their groups."""
+    cfg = config(**PROFILE)
+
+    def forgets(path, headers):
+        return [(n, v) for n, v in strip(path, headers)]
+    found = [f for f in run(forgets, cfg, paths=('/',))
+             if 'X-Remote' in f.text]
+    assert [(f.severity, f.text) for f in found] == [
+        (CRITICAL, "a client's X-Remote-Name, X-Remote-Email, "
+                   "X-Remote-Groups reaches Trac: a user logged in on this "
+                   "path could put themself in [remoteuser] sync_groups")]
+    assert found[0].fix.startswith(
+        'nginx: `proxy_set_header X-Remote-Name ...;` `proxy_set_header '
+        'X-Remote-Email ...;` `proxy_set_header X-Remote-Groups ...;`')
+    # Without groups to sync, the profile is all they change.
+    found = [f for f in run(forgets, cfg._replace(sync_groups=False),
+                            paths=('/',)) if 'X-Remote' in f.text]
+    assert [f.severity for f in found] == [WARN]
+    assert 'would be stored in the profile of the user' in found[0].text
+
+    def clears(path, headers):
+        return [(n, v) for n, v in strip(path, headers)
+                if not n.startswith('X-Remote')]
+    assert not [f for f in run(clears, cfg, paths=('/',))
+                if 'X-Remote' in f.text]
+
+
+def test_profile_in_server_variables_is_not_forged():
+    cfg = config(name_header='env:OIDC_CLAIM_name',
+                 groups_header='env:OIDC_CLAIM_groups', sync_groups=True)
+    assert 'profile' not in [p.variant for p in
+                             selftest.plan(cfg, MARKER, ('/',))]
+
+
+def test_the_header_passes_where_assertions_decide():
+    """With jwt_header, the user header is not read (the decision of the
+    signed-assertions branch; here an untrusted peer stands in for it):
+    a client's passes unused, one setting away from counting."""
+    found = [f for f in run(passes, config(jwt_header='X-Assertion'),
+                            paths=('/',), peer='192.0.2.9')
+             if f.where == '/prefix/' and 'Remote-User header' in f.text]
+    assert [f.severity for f in found] == [WARN]
+    assert "reaches Trac but is not used ([remoteuser] jwt_header is set: " \
+        "names come only from a verified assertion" in found[0].text

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import logged_in_as
 from e2e import (check_anonymous_page, check_hostile_clients, check_login,
-                 check_redirects, check_static)
+                 check_redirects, check_selftest_clean, check_static)
 from kdc import LOCAL, OTHER, SERVICE_HOST, Realms
 from servers import http, require
 from test_apache_wsgi import deployed  # noqa: F401  (fixture)
@@ -130,6 +130,7 @@ def test_local_realm_user_logs_in_with_a_ticket(kerberos, realms):
     check_hostile_clients(d.port, d.prefix,
                           lambda: realms.negotiate(browser))
     check_redirects(d.port, d.prefix, d.base_url)
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_curl_negotiate_logs_in(kerberos, realms):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from browser import find_chromium
+from browser import Chromium, find_chromium
 from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
                     htpasswd, make_env, render)
 from e2e import basic, check_deployment, check_selftest_clean, selftest
@@ -93,6 +93,7 @@ def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
         base_url = 'http://127.0.0.1:%d%s' % (port, prefix)
         assert 'href="%s' % prefix in index.body
         cookies[name] = check_deployment(port, prefix, base_url, basic())
+        check_selftest_clean(envs[name], base_url)
     # A project's login is its own.
     r = http(port, '/prefix/beta/wiki/WikiStart', [cookies['alpha']])
     assert 'logged in as' not in r.body
@@ -221,3 +222,61 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
     finally:
         backend.env.configure('trac', base_url=backend.base_url)
         backend.env.configure('remoteuser', trust_forwarded='false')
+
+
+def test_chromium_runs_the_panel_self_test(backend, tmp_path):
+    """The admin panel's button in a real browser: forged headers sent by
+    the page's script through nginx, the findings shown on the page;
+    first with the broken attachment location, then with the sample."""
+    backend.env.admin('permission add alice TRAC_ADMIN')
+    login = 'http://alice:%s@127.0.0.1:%d/prefix/login' % (PASSWORD,
+                                                           backend.port)
+    panel = backend.base_url + '/admin/general/remoteuser'
+    summary = "document.getElementById('remoteuser-selftest-summary')"
+    rows = "Array.from(document.querySelectorAll('tr.remoteuser-finding'))" \
+           ".map(function (r) { return Array.from(r.cells).map(" \
+           "function (c) { return c.textContent; }); })"
+    browser = Chromium(str(tmp_path))
+    try:
+        nginx = backend.nginx(edit(
+            '        location = /prefix/login {',
+            ATTACHMENT_LOCATION % backend.backend +
+            '        location = /prefix/login {'))
+        try:
+            browser.go(login)
+            browser.wait_for("document.querySelector('.trac-author-user')")
+            assert browser.evaluate("document.querySelector("
+                                    "'.trac-author-user').textContent") \
+                == 'alice'
+            browser.go(panel)
+            browser.wait_for("document.getElementById("
+                             "'remoteuser-selftest-run')")
+            browser.click('#remoteuser-selftest-run')
+            browser.wait_for(summary)
+            assert browser.evaluate(summary + '.textContent').startswith(
+                '1 critical')
+            found = browser.evaluate(rows)
+        finally:
+            nginx.stop()
+        critical = [r for r in found if r[0] == 'CRITICAL']
+        assert len(critical) == 1, found
+        assert critical[0][1] == '/prefix/attachment/wiki/WikiStart/'
+        assert critical[0][2].startswith("a client's Remote-User header is "
+                                         "accepted as the user name")
+        assert 'proxy_set_header Remote-User $remote_user;' in critical[0][3]
+        nginx = backend.nginx(lambda text: text)
+        try:
+            browser.go(panel)
+            browser.wait_for("document.getElementById("
+                             "'remoteuser-selftest-run')")
+            browser.click('#remoteuser-selftest-run')
+            browser.wait_for(summary)
+            clean = browser.evaluate(summary + '.textContent')
+            assert clean.startswith('0 critical, 0 warnings'), clean
+            assert clean.endswith('no forged name or address got through')
+        finally:
+            nginx.stop()
+    finally:
+        browser.stop()
+    # The browser's probes logged nobody in.
+    assert backend.env.db("SELECT name FROM auth_cookie") == [('alice',)]

@@ -19,6 +19,7 @@ import pytest
 from browser import Chromium, Client
 from conftest import logged_in_as
 from deploy import public_dir
+from e2e import check_selftest_clean
 from oidc import Provider, deploy
 from servers import http
 
@@ -162,6 +163,12 @@ def test_provider_names_that_are_not_local_users(site, sub):
     assert reason in log, log[-2000:]
     assert not site.env.db("SELECT name FROM auth_cookie WHERE name!=%s",
                            ('carol',))
+
+
+def test_selftest_finds_nothing_wrong(site):
+    """The front-end self-test, through mod_auth_openidc: /login goes to
+    the identity provider, every other path strips what a client forges."""
+    check_selftest_clean(site.env, site.base_url)
 
 
 def test_client_headers_count_for_nothing(site):

@@ -5,6 +5,7 @@ panel's part and the command's arguments."""
 import json
 import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -189,7 +190,7 @@ def test_panel_offers_the_button(env):
                                 data['token'], time.time()) is None
     variants = {q['variant'] for q in data['requests']}
     assert variants == {'baseline', 'header', 'lower', 'upper',
-                        'underscore', 'secret', 'forwarded'}
+                        'underscore', 'secret', 'profile', 'forwarded'}
     # The script is served by the plugin.
     r = env.request('/chrome/remoteuserauth/selftest.js')
     assert r.status == 200 and 'remoteuserSelftest' in r.body
@@ -204,13 +205,14 @@ def browser_run(env, cookie, front):
     form_token = re.search(r'name="__FORM_TOKEN" value="([^"]+)"',
                            r.body).group(1)
     results = []
-    for request in data['requests']:
+    # Two paths are enough here; the real servers' tests take them all.
+    for request in [q for q in data['requests']
+                    if q['path'] in ('/', '/wiki/WikiStart')]:
         answer = probe(env, request['path'], data['token'],
                        front([tuple(h) for h in request['headers']]))
         results.append({'id': request['id'], 'status': answer.status,
                         'server': 'nginx/1.22.1',
                         'report': json.loads(answer.body)})
-    from urllib.parse import urlencode
     body = urlencode({'__FORM_TOKEN': form_token, 'selftest': '1',
                       'marker': data['marker'],
                       'results': json.dumps(results)}).encode()
@@ -232,10 +234,34 @@ def test_panel_judges_the_browser_run(env):
              if f['severity'] == 'CRITICAL']
     assert any("a client's Remote-User header is accepted" in t
                for t in texts)
+    # One that sets the identity headers and forgets the profile ones.
     answer = browser_run(env, cookie, lambda headers: [
         (n, v) for n, v in headers if 'user' not in n.lower()])
+    assert [f['text'] for f in answer['findings']
+            if f['severity'] == 'CRITICAL'] == [
+        "a client's X-Name, X-Email, X-Groups reaches Trac: a user logged "
+        "in on this path could put themself in [remoteuser] sync_groups"]
+    answer = browser_run(env, cookie, lambda headers: [
+        (n, v) for n, v in headers if 'user' not in n.lower() and
+        not n.startswith('X-')])
     assert answer['critical'] is False
     assert answer['summary'].startswith('0 critical')
+
+
+def test_panel_plans_a_forged_assertion(env):
+    pytest.importorskip('jwt')
+    env.configure('remoteuser', jwt_header='X-Assertion')
+    r = env.request('/admin/general/remoteuser', headers=[login(env)])
+    data = json.loads(re.search(r'var remoteuserSelftest=(\{.*?\});',
+                                r.body).group(1))
+    forged = [q for q in data['requests'] if q['variant'] == 'jwt']
+    assert len(forged) == len(selftest.DEFAULT_PATHS)
+    name, value = forged[0]['headers'][0]
+    assert name == 'X-Assertion' and value.count('.') == 2
+    r = probe(env, '/', headers=[(name, value)])
+    assert json.loads(r.body)['jwt'] == {
+        'header': 'X-Assertion', 'state': 'present',
+        'fingerprint': selftest.fingerprint(value)}
 
 
 def test_panel_refuses_unusable_results(env):
@@ -250,6 +276,25 @@ def test_panel_refuses_unusable_results(env):
                         cookie[1], form_token))])
     assert r.status == 400
     assert json.loads(r.body)['error'].startswith('The browser sent no')
+    assert "self-test sent unusable results" in env.log()
+    # Reports that are not what the probe sends are left out, never a 500.
+    for results in ([{'id': '0', 'status': 200, 'report': {
+                        'probe': 'remoteuserauth', 'decision': []}}],
+                    [{'id': '0', 'report': {'probe': 'remoteuserauth',
+                                            'decision': {}, 'markers': {
+                                                'x': 1}}}],
+                    [None, 'x', {'id': ['0']}], '[' * 100000):
+        body = urlencode({'__FORM_TOKEN': form_token, 'selftest': '1',
+                          'marker': MARKER, 'results': results
+                          if isinstance(results, str) else
+                          json.dumps(results)}).encode()
+        r = env.request('/admin/general/remoteuser', 'POST', body=body,
+                        headers=[('Cookie', '%s; trac_form_token=%s' % (
+                            cookie[1], form_token))])
+        assert r.status in (200, 400), r.body[:300]
+        answer = json.loads(r.body)
+        assert 'error' in answer or answer['findings'][0]['severity'] == \
+            'ERROR'
     # Without the form token, Trac refuses the POST itself.
     r = env.request('/admin/general/remoteuser', 'POST',
                     body=b'selftest=1&marker=x&results=%5B%5D',
@@ -280,6 +325,17 @@ def test_command_usage(trac_env, capsys, args, message):
     rv, output = trac_env.admin_rv('remoteuser selftest', *args)
     assert rv == 2
     assert message in capsys.readouterr().err
+
+
+def test_command_completion(trac_env):
+    from remoteuserauth.selftestadmin import SelfTestCommand
+    command = SelfTestCommand(trac_env.env())
+    options = ['--path=', '--backend=', '--no-direct', '--insecure']
+    assert command._complete_selftest(['']) == options
+    trac_env.configure('trac', base_url='https://trac.example.com/x')
+    assert command._complete_selftest(['']) == \
+        ['https://trac.example.com/x'] + options
+    assert command._complete_selftest(['http://x/', '']) == options
 
 
 def test_command_when_nothing_answers(trac_env):

@@ -17,6 +17,7 @@ import pytest
 from browser import Chromium, Client
 from conftest import logged_in_as
 from deploy import public_dir
+from e2e import check_selftest_clean
 from saml import IdentityProvider, deploy
 from servers import http
 
@@ -117,6 +118,12 @@ def test_provider_names_that_are_not_local_users(site, name):
     log = site.env.log()
     assert 'refused the user name in REMOTE_USER' in log
     assert REFUSED[name] in log, log[-2000:]
+
+
+def test_selftest_finds_nothing_wrong(site):
+    """The front-end self-test, through mod_auth_mellon: /login goes to
+    the identity provider, every other path strips what a client forges."""
+    check_selftest_clean(site.env, site.base_url)
 
 
 def test_client_headers_count_for_nothing(site):

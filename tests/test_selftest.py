@@ -174,11 +174,15 @@ def test_plan_for_a_server_variable():
         [(('SM_USER', MARKER + '-underscore'),)]
 
 
-def test_forged_jwt_is_valid_but_untrusted():
+@pytest.mark.parametrize('algorithms, algorithm', [
+    ((), 'ES256'), (('none', 'HS256', 'RS256'), 'RS256'),
+    (('PS256',), 'PS256'), (('EdDSA', 'ES256'), 'EdDSA')])
+def test_forged_jwt_is_valid_but_untrusted(algorithms, algorithm):
     jwt = pytest.importorskip('jwt')
-    token = selftest.forged_jwt(MARKER, 'https://idp.example', 'trac')
+    token = selftest.forged_jwt(MARKER, 'https://idp.example', 'trac',
+                                algorithms)
     header = jwt.get_unverified_header(token)
-    assert header['alg'] == 'ES256' and header['kid'] == MARKER
+    assert header['alg'] == algorithm and 'kid' not in header
     claims = jwt.decode(token, options={'verify_signature': False})
     assert claims['sub'] == MARKER + '-jwt'
     assert claims['iss'] == 'https://idp.example'

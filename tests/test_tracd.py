@@ -181,7 +181,7 @@ def test_selftest_of_tracd_without_front_end(tracd, plugin_site):
                          env=python_env(plugin_site))
     lines = run.stdout.splitlines()
     assert run.returncode == 1, (run.stdout, run.stderr)
-    assert lines[0] == 'TracRemoteUserAuth self-test of %s (front end: ' \
+    assert lines[0] == 'TracRemoteUserAuth self-test of %s (Server: ' \
         'tracd/1.6 Python/%d.%d.%d)' % ((url,) + sys.version_info[:3])
     critical = [l for l in lines if l.startswith('CRITICAL')]
     assert len(critical) == 3, lines
