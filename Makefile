@@ -17,7 +17,7 @@ DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
        oidc-provider-mock pysaml2
 
-.PHONY: demo test bench venv system-packages clean
+.PHONY: demo test bench bench-cluster venv system-packages clean
 
 # The stamp is older than the Makefile when DEPS changed: an existing
 # virtualenv then gets what was added.
@@ -50,6 +50,12 @@ test: system-packages $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# Several backends on one PostgreSQL: statements per request, and
+# requests per second through 1, 2 and 3 backends (needs PostgreSQL
+# and nginx from system-packages).
+bench-cluster: $(STAMP)
+	$(PY) bench/cluster.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info

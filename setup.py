@@ -26,7 +26,7 @@ setup(
     long_description_content_type='text/plain',
     license='BSD 3-Clause',
     packages=['remoteuserauth'],
-    package_data={'remoteuserauth': ['templates/*.html']},
+    package_data={'remoteuserauth': ['templates/*.html', 'htdocs/*.js']},
     python_requires='>=3.8',
     install_requires=['Trac>=1.6'],
     # Signed identity assertions ([remoteuser] jwt_header).
@@ -37,6 +37,9 @@ setup(
             'remoteuserauth.publicurl = remoteuserauth.publicurl',
             'remoteuserauth.groupsync = remoteuserauth.groupsync',
             'remoteuserauth.admin = remoteuserauth.admin',
+            'remoteuserauth.revoke = remoteuserauth.revoke',
+            'remoteuserauth.probe = remoteuserauth.probe',
+            'remoteuserauth.selftestadmin = remoteuserauth.selftestadmin',
         ],
     },
     classifiers=[

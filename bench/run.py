@@ -65,7 +65,9 @@ def environ(env_path, **extra):
     return base
 
 
-def one_request(template):
+def one_request(template, app=None):
+    """One request through `app` (Trac's `dispatch_request`); it must
+    answer a logged-in page."""
     from trac.web.main import dispatch_request
     env = dict(template, **{'wsgi.input': io.BytesIO(b'')})
     out = []
@@ -74,7 +76,7 @@ def one_request(template):
     def start_response(status, headers, exc_info=None):
         out.append(status)
         return written.append
-    written.extend(dispatch_request(env, start_response))
+    written.extend((app or dispatch_request)(env, start_response))
     body = b''.join(written)
     assert out[0].startswith('200'), out
     assert b'logged in as' in body
@@ -216,9 +218,10 @@ def wait_port(port, timeout=30):
     raise RuntimeError('port %d never opened' % port)
 
 
-def load(port, headers, seconds, threads):
+def load(port, headers, seconds, threads, path=PAGE):
     """Requests per second from `threads` keep-alive clients on loopback,
-    for `seconds` (bounded in time and count)."""
+    for `seconds` (bounded in time and count), and the number of
+    failed requests."""
     stop = time.time() + seconds
     counts = [0] * threads
     errors = [0] * threads
@@ -227,7 +230,7 @@ def load(port, headers, seconds, threads):
         conn = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
         while time.time() < stop and counts[i] < 100000:
             try:
-                conn.request('GET', PAGE, headers=headers)
+                conn.request('GET', path, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status == 200:

@@ -1,6 +1,8 @@
 """Diagnostics for administrators: `trac-admin ENV remoteuser check` and
 the "Remote user" admin panel, both running the very decision a request
-runs; and the plugin's line on the About page."""
+runs; `remoteuser collisions`, which tells whose names a new name policy
+would merge; the plugin's line on the About page, and the secrets kept
+off it."""
 
 import pkg_resources
 
@@ -9,19 +11,53 @@ from trac.admin.api import (AdminCommandError, IAdminCommandProvider,
 from trac.core import Component, implements
 from trac.util.translation import _
 from trac.env import ISystemInfoProvider
-from trac.web.chrome import ITemplateProvider
+from trac.web.api import IRequestFilter
+from trac.web.auth import LoginModule
+from trac.web.chrome import Chrome, ITemplateProvider
 
-from remoteuserauth import __version__, diagnostics, trust
+from remoteuserauth import (__version__, collisions, diagnostics, masking,
+                            trust)
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.groupsync import GroupSynchronizer
+from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.publicurl import PublicURLFilter
+from remoteuserauth.selftestadmin import SelfTestCommand
 
 _HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
                    'groups_header')
 _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
-                  'strip_domain', 'lowercase', 'name_header', 'email_header',
+                  'secret_file', 'strip_domain', 'local_domains',
+                  'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
-                  'trust_forwarded', 'log_interval')
+                  'trust_forwarded', 'trust_forwarded_for', 'log_interval')
+
+
+# Where Trac stores user names: (place, query of name and count).
+_NAME_SOURCES = (
+    ('session', "SELECT sid, COUNT(*) FROM session WHERE authenticated=1 "
+                "GROUP BY sid"),
+    ('permission', "SELECT username, COUNT(*) FROM permission "
+                   "GROUP BY username"),
+    ('login cookie', "SELECT name, COUNT(*) FROM auth_cookie GROUP BY name"),
+    ('ticket owner', "SELECT owner, COUNT(*) FROM ticket GROUP BY owner"),
+    ('ticket reporter', "SELECT reporter, COUNT(*) FROM ticket "
+                        "GROUP BY reporter"),
+    ('ticket change author', "SELECT author, COUNT(DISTINCT ticket) "
+                             "FROM ticket_change GROUP BY author"),
+    ('component owner', "SELECT owner, COUNT(*) FROM component "
+                        "GROUP BY owner"),
+    ('wiki author', "SELECT author, COUNT(*) FROM wiki GROUP BY author"),
+    ('attachment author', "SELECT author, COUNT(*) FROM attachment "
+                          "GROUP BY author"),
+    ('report author', "SELECT author, COUNT(*) FROM report GROUP BY author"),
+    ('changeset author', "SELECT author, COUNT(*) FROM revision "
+                         "GROUP BY author"),
+    ('notification subscription', "SELECT sid, COUNT(*) FROM "
+                                  "notify_subscription WHERE "
+                                  "authenticated=1 GROUP BY sid"),
+    ('watch', "SELECT sid, COUNT(*) FROM notify_watch WHERE "
+              "authenticated=1 GROUP BY sid"),
+)
 
 
 class RemoteUserAdmin(Component):
@@ -44,6 +80,24 @@ class RemoteUserAdmin(Component):
                The last line is "accepted: NAME" or "refused: REASON".
                """,
                self._complete_check, self._do_check)
+        yield ('remoteuser collisions',
+               '[lowercase[=false]] [ignore_auth_case[=false]] '
+               '[strip_domain=true|false] [local_domains=A,B]',
+               """Show whose names a name policy would merge or lock out
+
+               Before turning on [remoteuser] lowercase, strip_domain or
+               local_domains, or [trac] ignore_auth_case, run every name
+               Trac knows (sessions, permissions, login cookies, ticket
+               owners, reporters and cc lists, the authors of ticket
+               changes, wiki pages, attachments, reports and changesets,
+               component owners, notification subscriptions) through the
+               cleaning a login gets under that policy. Prints one line
+               per group of names that would become one user (with
+               where each occurs), per account that would be renamed,
+               and per account that would be refused (locked out). The
+               arguments change the policy read from trac.ini.
+               """,
+               self._complete_collisions, self._do_collisions)
 
     # IAdminPanelProvider methods
 
@@ -53,6 +107,9 @@ class RemoteUserAdmin(Component):
 
     def render_admin_panel(self, req, category, page, path_info):
         req.perm('admin', 'general/remoteuser').require('TRAC_ADMIN')
+        selftest = SelfTestCommand(self.env)
+        if req.method == 'POST' and 'selftest' in req.args:
+            selftest.answer_browser_run(req)
         auth = RemoteUserAuthenticator(self.env)
         settings = auth.settings()
         decision = auth.decision(req)
@@ -61,14 +118,9 @@ class RemoteUserAdmin(Component):
             name = self.config.get('remoteuser', option)
             if not name.strip():
                 continue
-            try:
-                value = req.environ.get(trust.environ_key(name))
-            except ValueError:
-                value = None
+            value = req.environ.get(_environ_key(name))
             if option == 'secret_header' and value is not None:
-                value = _("(matches [remoteuser] secret)") \
-                    if trust.secret_matches(settings.secret, value) \
-                    else _("(does not match [remoteuser] secret)")
+                value = self._secret_verdict(settings, value)
             received.append({'option': option, 'header': name,
                              'value': value})
         public = PublicURLFilter(self.env)
@@ -88,6 +140,8 @@ class RemoteUserAdmin(Component):
             'base_url': self.config.get('trac', 'base_url'),
             'public_url': req.abs_href(),
             'version': __version__,
+            'selftest': selftest.browser_plan(req)
+            if self.env.is_component_enabled(SelfTestProbe) else None,
         }
         if not public.configured_base():
             data['warnings'].append(
@@ -112,8 +166,17 @@ class RemoteUserAdmin(Component):
     # Public API
 
     def warnings(self):
-        settings = RemoteUserAuthenticator(self.env).settings()
+        auth = RemoteUserAuthenticator(self.env)
+        settings = auth.settings()
         warnings = diagnostics.risky_settings(settings)
+        loaded = auth.secret_file_status()
+        if loaded is not None:
+            if loaded.warning:
+                warnings.append(loaded.warning)
+            if self.config.get('remoteuser', 'secret'):
+                warnings.append("[remoteuser] secret is not used while "
+                                "secret_file is set: remove it from "
+                                "trac.ini")
         managed = GroupSynchronizer(self.env).managed_groups()
         if self.config.get('remoteuser', 'groups_header').strip() and \
                 not managed:
@@ -129,20 +192,31 @@ class RemoteUserAdmin(Component):
         settings = auth.settings()
         environ = {'REMOTE_ADDR': peer}
         lines = []
-        if settings.header_key:
-            environ[settings.header_key] = _as_server_passes_it(value)
-            lines.append("header %s: %r" % (settings.header, value))
+        header = self.config.get('remoteuser', 'header').strip()
+        if header:
+            # Where the proxy puts it, even while the settings keep it
+            # from being believed.
+            key = settings.header_key or _environ_key(header)
+            if key:
+                environ[key] = _as_server_passes_it(value)
+            lines.append("header %s: %r" % (header, value))
         else:
             environ['REMOTE_USER'] = value
             lines.append("[remoteuser] header is empty: %r checked as "
                          "REMOTE_USER" % value)
+        secret_key = _environ_key(self.config.get('remoteuser',
+                                                  'secret_header'))
         for name, extra_value in extra:
+            shown = repr(extra_value)
             if name == 'REMOTE_USER':
                 environ['REMOTE_USER'] = extra_value
             else:
-                environ[trust.environ_key(name)] = \
-                    _as_server_passes_it(extra_value)
-            lines.append("%s: %r" % (name, extra_value))
+                key = trust.environ_key(name)
+                environ[key] = _as_server_passes_it(extra_value)
+                if key == secret_key:
+                    # The output may be pasted into a ticket.
+                    shown = self._secret_verdict(settings, environ[key])
+            lines.append("%s: %s" % (name, shown))
         decision = auth.decide(environ)
         lines.append("peer " + diagnostics.trust_explanation(decision,
                                                              settings))
@@ -151,16 +225,80 @@ class RemoteUserAdmin(Component):
         notes = decision.notes if decision.name or decision.rule \
             else decision.notes[:-1]
         lines.extend("note: " + note for note in notes)
-        lines.append(diagnostics.verdict_line(decision))
+        if header and not settings.header_key and not decision.name:
+            lines.append("refused: header %s is not believed while "
+                         "[remoteuser] is broken (the warnings above say "
+                         "what to correct)" % header)
+        else:
+            lines.append(diagnostics.verdict_line(decision))
         return lines
+
+    def collisions(self, policy):
+        """The `collisions.Report` of `policy` over the names Trac
+        knows."""
+        groups = RemoteUserAuthenticator(self.env).group_names()
+        return collisions.evaluate(self.name_occurrences(groups), policy,
+                                   groups)
+
+    def current_policy(self):
+        """The name policy trac.ini sets now."""
+        auth = RemoteUserAuthenticator(self.env)
+        return collisions.Policy(
+            strip_domain=auth.strip_domain, lowercase=auth.lowercase,
+            local_domains=tuple(auth.local_domains),
+            ignore_auth_case=LoginModule(self.env).ignore_case)
+
+    def name_occurrences(self, groups=()):
+        """Every name Trac stores where a user's name goes:
+        ``{name: {place: count}}``. Permission groups are left out."""
+        occurrences = {}
+
+        def add(name, place, count=1):
+            if name:
+                places = occurrences.setdefault(name, {})
+                places[place] = places.get(place, 0) + count
+
+        with self.env.db_query as db:
+            for place, sql in _NAME_SOURCES:
+                for name, count in db(sql):
+                    if place != 'permission' or name not in groups:
+                        add(name, place, count)
+            chrome = Chrome(self.env)
+            for cc, in db("SELECT cc FROM ticket WHERE cc IS NOT NULL "
+                          "AND cc != ''"):
+                for name in set(chrome.cc_list(cc)):
+                    add(name, 'ticket cc')
+        return occurrences
 
     # Internal methods
 
+    def _complete_collisions(self, args):
+        given = set(arg.partition('=')[0].lower() for arg in args[:-1])
+        words = ['lowercase', 'lowercase=false', 'ignore_auth_case',
+                 'ignore_auth_case=false', 'strip_domain=true',
+                 'strip_domain=false', 'local_domains=']
+        if args and args[-1].startswith('local_domains='):
+            words.append('local_domains=' + ','.join(
+                self.config.getlist('remoteuser', 'local_domains')))
+        return [w for w in words if w.partition('=')[0] not in given]
+
+    def _do_collisions(self, *args):
+        try:
+            policy = collisions.parse_policy(args, self.current_policy())
+        except ValueError as e:
+            raise AdminCommandError(str(e), show_usage=True)
+        for line in collisions.report_lines(self.collisions(policy),
+                                            policy):
+            print(line)
+
+    def _secret_verdict(self, settings, value):
+        if trust.secret_matches(settings.secret, value):
+            return _("(matches [remoteuser] secret)")
+        return _("(does not match [remoteuser] secret)")
+
     def _shown(self, name):
-        value = self.config.get('remoteuser', name)
-        if name == 'secret' and value:
-            return _("(set, not shown)")
-        return value
+        return masking.mask('remoteuser', name,
+                            self.config.get('remoteuser', name))
 
     def _complete_check(self, args):
         if len(args) == 1:
@@ -179,9 +317,46 @@ class RemoteUserAdmin(Component):
             if not eq or not name:
                 raise AdminCommandError(
                     "%r is not <header>=<value>" % arg, show_usage=True)
+            try:
+                trust.environ_key(name)
+            except ValueError as e:
+                raise AdminCommandError(str(e), show_usage=True)
             pairs.append((name, extra_value))
         for line in self.check(peer, value, pairs):
             print(line)
+
+
+class SecretMask(Component):
+    """Keeps `[remoteuser] secret` and other secrets off the About page.
+
+    Trac shows every trac.ini value there to anyone holding CONFIG_VIEW;
+    secrets are replaced by "(set, not shown)" and URL passwords masked
+    (see `remoteuserauth.masking`). The TracIni macro shows defaults
+    only, never the values set.
+    """
+
+    implements(IRequestFilter)
+
+    # IRequestFilter methods
+
+    def pre_process_request(self, req, handler):
+        return handler
+
+    def post_process_request(self, req, template, data, metadata):
+        # Trac's AboutModule puts trac.config.get_configinfo() there;
+        # a plugin that renders it again is masked the same way.
+        if isinstance(data, dict) and 'config' in data:
+            masking.mask_configinfo(data['config'])
+        return template, data, metadata
+
+
+def _environ_key(header):
+    """The WSGI key of `header`, or `None` when it is empty or invalid
+    (the settings report it)."""
+    try:
+        return trust.environ_key(header)
+    except ValueError:
+        return None
 
 
 def _as_server_passes_it(value):

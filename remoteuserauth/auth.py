@@ -7,6 +7,7 @@ proxies listed in ``[remoteuser] trusted_proxies``; the name is cleaned
 and refused when dangerous (see `remoteuserauth.names`).
 """
 
+import os
 import re
 import threading
 
@@ -14,6 +15,7 @@ from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
+from trac.util import as_bool
 from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
@@ -21,7 +23,9 @@ from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
 from remoteuserauth import decision as decisions
-from remoteuserauth import names, trust, urls
+from remoteuserauth import names, selftest, trust
+from remoteuserauth.remoteaddr import ClientAddress
+from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
 
 #: Where a request keeps its decision, so it is made once per request.
@@ -39,6 +43,22 @@ _MAX_COOKIE_OWNERS = 4096
 
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                   'no', 'false', 'disabled', 'off')
+
+
+class SafeBoolOption(BoolOption):
+    """A boolean option whose value, when it is no boolean at all
+    (`maybe`), is its default, as the log then says; Trac's own reads
+    any unknown word as false, which would turn `strip_domain` off."""
+
+    def accessor(self, section, name, default):
+        value = section.get(name, default)
+        if isinstance(value, str) and value.strip():
+            try:
+                float(value)
+            except ValueError:
+                if value.strip().lower() not in _BOOLEAN_WORDS:
+                    value = default
+        return as_bool(value)
 
 
 class RemoteUserAuthenticator(Component):
@@ -83,10 +103,25 @@ class RemoteUserAuthenticator(Component):
     secret = Option('remoteuser', 'secret', '',
         """The shared secret the proxy sends in `secret_header`,
         compared in constant time. Keep trac.ini readable by the Trac
-        process only when you set it.
+        process only when you set it, or use `secret_file`. It is never
+        shown on the About page, the admin panel or in the log.
         """)
 
-    strip_domain = BoolOption('remoteuser', 'strip_domain', 'true',
+    secret_file = Option('remoteuser', 'secret_file', '',
+        """A file holding the `secret` on its first line (the line end
+        is not part of it), so that trac.ini need not hold it: make it
+        readable by the Trac process only (`chmod 600`). It is read
+        again when it changes (looked at once a second at most), and
+        wins over `secret`. A relative path is relative to the folder
+        holding trac.ini. While it is missing, unreadable, not a
+        regular file, over 4 KiB, or its first line is empty or holds
+        anything but printable ASCII, no header is believed at all,
+        rather than falling back to `secret` (perhaps the very secret
+        the file replaced): the log and the admin panel say what is
+        wrong.
+        """)
+
+    strip_domain = SafeBoolOption('remoteuser', 'strip_domain', 'true',
         """Remove the Windows domain and the Kerberos realm from the
         names of `local_domains`: `EXAMPLE\\user` and `user@EXAMPLE.COM`
         become `user`. A name of any other domain is refused (logged),
@@ -104,7 +139,7 @@ class RemoteUserAuthenticator(Component):
         trusted realm is not the local `carol`. (since 0.2)
         """)
 
-    lowercase = BoolOption('remoteuser', 'lowercase', 'false',
+    lowercase = SafeBoolOption('remoteuser', 'lowercase', 'false',
         """Fold user names to lower case, for identity providers that
         do not care about case (Active Directory) so that `JDoe` and
         `jdoe` are one Trac user. `[trac] ignore_auth_case` folds the
@@ -112,7 +147,7 @@ class RemoteUserAuthenticator(Component):
         first: it lists the existing users that would become one.
         """)
 
-    cookie_login = BoolOption('remoteuser', 'cookie_login', 'true',
+    cookie_login = SafeBoolOption('remoteuser', 'cookie_login', 'true',
         """Let Trac's `trac_auth` cookie keep a browser logged in on the
         pages the front end leaves alone (a front end that protects
         `/login` only). Set to `false` when the front end authenticates
@@ -154,10 +189,15 @@ class RemoteUserAuthenticator(Component):
         self._settings_cache = (None, None)
         self._groups_cache = (None, None, frozenset())
         self._cookie_owners = {}
+        self._secret_file = SecretFile()
 
     # IAuthenticator methods
 
     def authenticate(self, req):
+        if selftest.probe_token(req.environ) is not None:
+            # The self-test's probe reports the decision without acting
+            # on it: Trac must store nothing for its requests.
+            return 'anonymous'
         decision = self.decision(req)
         if decision.veto or not (decision.name or self.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
@@ -190,16 +230,27 @@ class RemoteUserAuthenticator(Component):
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded',
-                     'local_domains')) + \
-            (self.config.get('trac', 'ignore_auth_case'),)
+                     'local_domains', 'trust_forwarded_for')) + \
+            (self.config.get('trac', 'ignore_auth_case'),
+             self.secret_file_status())
         key, settings = self._settings_cache
         if key == raw:
             return settings
+        loaded = raw[-1]
+        broken = loaded is not None and loaded.problem
+        secret_header, secret = ('', '') if broken else \
+            (self.secret_header, loaded.secret if loaded else self.secret)
         settings = decisions.make_settings(
-            self.header, self.trusted_proxies, self.secret_header,
-            self.secret, self.strip_domain,
+            self.header, self.trusted_proxies, secret_header, secret,
+            self.strip_domain,
             self.lowercase or LoginModule(self.env).ignore_case,
             self.local_domains)
+        if broken:
+            # Neither `secret` (perhaps the one the file replaced) nor
+            # no secret at all: no header is believed.
+            settings = settings._replace(
+                header_key=None,
+                problems=(loaded.problem,) + settings.problems)
         problems = settings.problems + tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
@@ -207,11 +258,22 @@ class RemoteUserAuthenticator(Component):
         self._settings_cache = (raw, settings)
         return settings
 
+    def secret_file_status(self):
+        """The `secretfile.Loaded` secret of `secret_file`, or `None`
+        when that option is empty."""
+        path = self.secret_file.strip()
+        if not path:
+            return None
+        # Relative to trac.ini's folder, as Trac's PathOption (which
+        # would resolve links on every request) does it.
+        path = os.path.join(os.path.dirname(self.config.filename), path)
+        return self._secret_file.current(path)
+
     def boolean_problems(self):
         """Sentences for the boolean options whose value is no boolean
         (Trac would silently use the default)."""
         for name in ('strip_domain', 'lowercase', 'trust_forwarded',
-                     'cookie_login'):
+                     'cookie_login', 'trust_forwarded_for'):
             value = self.config.get('remoteuser', name).strip()
             if not value:
                 continue
@@ -251,9 +313,11 @@ class RemoteUserAuthenticator(Component):
         environ = req.environ
         decision = environ.get(DECISION_KEY)
         if decision is None:
-            # The first the plugin sees of the request.
+            # The first the plugin sees of the request: the guard
+            # and the client address before Trac's cookie login reads it.
             from remoteuserauth.publicurl import PublicURLFilter
             PublicURLFilter(self.env).guard_response(req)
+            ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
             environ[DECISION_KEY] = decision
             if decision.name:
@@ -393,9 +457,9 @@ class RemoteUserAuthenticator(Component):
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")
+        # The public URL filter's guard keeps the redirect on the site.
         referer = req.args.get('referer') or req.get_header('Referer')
-        if urls.is_inside(referer, req.abs_href()) and \
-                not re.search(r'/login/?$', referer.split('?')[0]):
+        if referer and not re.search(r'/login/?$', referer.split('?')[0]):
             req.redirect(referer)
         req.redirect(req.abs_href())
 

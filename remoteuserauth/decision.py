@@ -29,7 +29,7 @@ Decision.__doc__ = """Who the front end says the request comes from.
 - `veto`: the front end sent a name that was refused as dangerous; the
   request must stay anonymous whatever cookie it carries.
 - `rule`, `reason`: why the deciding value was refused (`names` rules).
-- `peer`: ``REMOTE_ADDR``; `network`: the trusted network it fell in.
+- `peer`: the direct peer (`trust.direct_peer`); `network`: the trusted network it fell in.
 - `received`: the value that decided, as received.
 - `notes`: sentences about values that were looked at and ignored."""
 
@@ -80,13 +80,13 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
 def decide(environ, settings, groups=()):
     """Decide who the request described by `environ` comes from.
 
-    The configured header counts only when ``REMOTE_ADDR`` is a trusted
+    The configured header counts only when the direct peer is a trusted
     proxy (and the secret header matches, when one is configured), or
     when it names a server variable; otherwise ``REMOTE_USER``, which
     only the server can set, decides. Both go through
     `names.clean_name`.
     """
-    peer = environ.get('REMOTE_ADDR')
+    peer = trust.direct_peer(environ)
     network = trust.trusted_network(peer, settings.networks)
     notes = []
 

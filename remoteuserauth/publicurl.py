@@ -16,13 +16,14 @@ public site is https every cookie is ``Secure``, Trac's own ones
 
 import re
 
-from trac.config import BoolOption
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
 from trac.web.href import Href
 
 from remoteuserauth import trust, urls
-from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
+from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
+                                 _ask_first)
+from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.throttle import LogThrottle
 
 
@@ -35,7 +36,7 @@ class PublicURLFilter(Component):
 
     implements(IRequestFilter)
 
-    trust_forwarded = BoolOption('remoteuser', 'trust_forwarded', 'false',
+    trust_forwarded = SafeBoolOption('remoteuser', 'trust_forwarded', 'false',
         """Honour `X-Forwarded-Proto`, `X-Forwarded-Host`,
         `X-Forwarded-Port` and `X-Forwarded-Prefix` (the part of the path
         the proxy removed) from `trusted_proxies`, taking the value the
@@ -52,6 +53,8 @@ class PublicURLFilter(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
+        ClientAddress(self.env).apply(
+            req.environ, RemoteUserAuthenticator(self.env).settings().networks)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -87,7 +90,7 @@ class PublicURLFilter(Component):
         if base is not None:
             return base
         settings = RemoteUserAuthenticator(self.env).settings()
-        trusted = trust.trusted_network(environ.get('REMOTE_ADDR'),
+        trusted = trust.trusted_network(trust.direct_peer(environ),
                                         settings.networks)
         seen = urls.request_url(environ)
         if trusted and self.trust_forwarded:
@@ -96,7 +99,7 @@ class PublicURLFilter(Component):
         if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
                 seen.scheme == 'https' and not _server_says_https(environ):
             # tracd believes X-Forwarded-Proto from anyone; undo that.
-            peer = trust.describe_peer(environ.get('REMOTE_ADDR'))
+            peer = trust.describe_peer(trust.direct_peer(environ))
             self._throttle.log(
                 self.log.warning, peer,
                 "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "
@@ -146,15 +149,16 @@ class PublicURLFilter(Component):
             inside_only = bool(_LOGIN_PATHS.match(req.path_info))
             location, reason = urls.secure_location(url, public, inside_only,
                                                     allowed)
-            if reason is None or req.environ.get(_REDIRECTED_KEY):
+            if location == url or req.environ.get(_REDIRECTED_KEY):
                 return
             req.environ[_REDIRECTED_KEY] = True
-            peer = trust.describe_peer(req.remote_addr)
-            self._throttle.log(
-                self.log.warning, ('redirect', reason, peer),
-                "TracRemoteUserAuth: a redirect of %s from %s to %r was "
-                "sent to %s instead: %s", req.path_info, peer, url,
-                location, reason)
+            if reason:
+                peer = trust.describe_peer(req.remote_addr)
+                self._throttle.log(
+                    self.log.warning, ('redirect', reason, peer),
+                    "TracRemoteUserAuth: a redirect of %s from %s to %r "
+                    "was sent to %s instead: %s", req.path_info, peer, url,
+                    location, reason)
             req.redirect(location, permanent)
         return listener
 
@@ -172,7 +176,7 @@ class PublicURLFilter(Component):
                     "its value holds a control character (%r)", name,
                     value[:200])
                 if name.lower() == 'location':
-                    clean.append((name, urls.url_string(public) + '/'))
+                    clean.append((name, urls.url_string(public)))
                 continue
             clean.append((name, value))
         return clean

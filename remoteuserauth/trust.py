@@ -2,9 +2,9 @@
 
 Since incoming headers can be faked by anyone who can reach the
 backend, a user-name header is believed only when the *direct* peer of
-the connection (``REMOTE_ADDR``) is one of the configured proxies.
-``X-Forwarded-For`` is never consulted: it is one more header the client
-writes. An entry that cannot be parsed is reported and left out, so a
+the connection (``REMOTE_ADDR`` as the server set it, see `direct_peer`)
+is one of the configured proxies. ``X-Forwarded-For`` never decides
+trust: it is one more header the client writes. An entry that cannot be parsed is reported and left out, so a
 typo can only narrow trust, never widen it.
 
 Nothing here imports Trac.
@@ -40,6 +40,20 @@ class UnixSocket(object):
 
 
 UNIX_SOCKET = UnixSocket()
+
+#: Where the direct peer is kept once ``REMOTE_ADDR`` holds the client
+#: address taken from X-Forwarded-For (`clientaddr.take_client_address`).
+#: No header can set it: header keys start with ``HTTP_``.
+PEER_KEY = 'remoteuserauth.peer'
+
+
+def direct_peer(environ):
+    """The direct peer of the connection, the only address trust is
+    decided on: ``REMOTE_ADDR`` as the server set it, even after the
+    client address from X-Forwarded-For replaced it."""
+    if PEER_KEY in environ:
+        return environ[PEER_KEY]
+    return environ.get('REMOTE_ADDR')
 
 
 def parse_networks(entries):

@@ -185,9 +185,9 @@ def secure_location(url, public, inside_only=False, allowed=()):
       absolute URLs in `allowed`: the site's front page.
 
     :return: ``(location, reason)``; `reason` is `None` when `url` is
-             kept as it was (spaces and non-ASCII characters encoded).
+             kept (with its spaces and non-ASCII characters encoded).
     """
-    home = url_string(public) + '/'
+    home = url_string(public)
     location = quote_location(url)
     if location is None:
         return home, "it holds a control character"

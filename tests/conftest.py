@@ -27,6 +27,7 @@ from servers import find_header  # noqa: E402
 import remoteuserauth.publicurl  # noqa: E402,F401
 import remoteuserauth.groupsync  # noqa: E402,F401
 import remoteuserauth.admin  # noqa: E402,F401
+import remoteuserauth.revoke  # noqa: E402,F401
 
 Response = namedtuple('Response', 'status headers body environ')
 
@@ -94,6 +95,13 @@ class TracEnv(object):
         env.config.save()
 
     def admin(self, *args):
+        rv, output = self.admin_rv(*args)
+        assert rv in (0, None), output
+        return output
+
+    def admin_rv(self, *args):
+        """Run a trac-admin command; its return value (the exit code of
+        `trac-admin ENV ...`) and what it printed."""
         from trac.admin.console import TracAdmin
         admin = TracAdmin()
         admin.env_set(self.path, self.env())
@@ -104,8 +112,7 @@ class TracEnv(object):
             rv = admin.onecmd(' '.join(args))
         finally:
             sys.stdout = saved
-        assert rv in (0, None), out.getvalue()
-        return out.getvalue()
+        return rv, out.getvalue()
 
     def db(self, sql, params=()):
         return self.env().db_query(sql, params)
@@ -114,10 +121,11 @@ class TracEnv(object):
         """A trac_auth cookie of `name`, as an earlier login left it;
         returns the Cookie header a browser sends with it."""
         cookie = 'c0ffee' + name
-        self.env().db_transaction(
-            "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
-            "VALUES (%s, %s, %s, %s)",
-            (cookie, name, '127.0.0.1', int(time.time())))
+        with self.env().db_transaction as db:
+            db("DELETE FROM auth_cookie WHERE cookie=%s", (cookie,))
+            db("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+               "VALUES (%s, %s, %s, %s)",
+               (cookie, name, '127.0.0.1', int(time.time())))
         return ('Cookie', 'trac_auth=' + cookie)
 
     def log(self):

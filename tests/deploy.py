@@ -7,17 +7,19 @@ configuration of the test's own (ports, pid file, modules), and include
 the sample the way a site configuration is included on a server.
 """
 
+import configparser
 import grp
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 
 from conftest import ROOT, TracEnv
-from servers import Server, free_port, require
+from servers import Server, free_port, python_env, require
 
 SAMPLES = os.path.join(ROOT, 'conf-samples')
 APACHE_MODULES = '/usr/lib/apache2/modules'
@@ -37,6 +39,38 @@ def render(name, dest, **values):
     with open(dest, 'w', encoding='utf-8') as f:
         f.write(text)
     return dest
+
+
+def ini_options(sample, dest, **values):
+    """The trac.ini fragment `sample`, rendered to `dest`, as (section,
+    name, value) options for `TracEnv`."""
+    render(sample, dest, **values)
+    parser = configparser.RawConfigParser(inline_comment_prefixes=None)
+    parser.optionxform = str
+    parser.read(dest)
+    return [(section, name, value) for section in parser.sections()
+            for name, value in parser.items(section)]
+
+
+def gunicorn_service(workdir, site, sample, **values):
+    """Render the gunicorn configuration `sample` as
+    `workdir`/gunicorn.conf.py, and trac-gunicorn.service beside it, and
+    run the unit's ExecStart as systemd would; `values` fill the
+    sample's placeholders (BACKEND_PORT, and BACKEND_ADDRESS when it has
+    one, say where it listens)."""
+    render(sample, os.path.join(workdir, 'gunicorn.conf.py'), **values)
+    unit = render('trac-gunicorn.service',
+                  os.path.join(workdir, 'trac-gunicorn.service'),
+                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
+    parser = configparser.RawConfigParser(strict=False)
+    parser.optionxform = str
+    parser.read(unit)
+    argv = shlex.split(parser.get('Service', 'ExecStart'))
+    assert parser.get('Service', 'User') == 'trac'
+    return Server(argv, values['BACKEND_PORT'],
+                  os.path.join(workdir, 'gunicorn.out'),
+                  env=python_env(site), cwd=workdir,
+                  host=values.get('BACKEND_ADDRESS', '127.0.0.1'))
 
 
 def server_user():
@@ -173,10 +207,12 @@ BASE_MODULES = ['mpm_prefork', 'authz_core', 'authn_core', 'authn_file',
 
 
 class Apache(Server):
-    """Apache httpd with `sample` included, on a free loopback port."""
+    """Apache httpd with `sample` included, on a free loopback port;
+    `env` adds to its process environment (what /etc/apache2/envvars
+    or the machine's /etc files give a real server)."""
 
     def __init__(self, workdir, sample, modules=(), port=None,
-                 log_level=''):
+                 log_level='', env=None):
         require('/usr/sbin/apache2')
         self.dir = workdir
         port = port or free_port()
@@ -196,8 +232,8 @@ class Apache(Server):
         Server.__init__(self, ['/usr/sbin/apache2', '-f', conf,
                                '-DFOREGROUND'],
                         port, os.path.join(workdir, 'apache.out'),
-                        env={'PATH': '/usr/sbin:/usr/bin:/bin',
-                             'LANG': 'C.UTF-8'})
+                        env=dict({'PATH': '/usr/sbin:/usr/bin:/bin',
+                                  'LANG': 'C.UTF-8'}, **(env or {})))
 
     def error_log(self):
         path = os.path.join(self.dir, 'error.log')

@@ -60,7 +60,9 @@ def check_login(port, prefix, base_url, credentials, expected='alice'):
 
 
 def check_hostile_clients(port, prefix, credentials=None, extra=()):
-    """No header a client sends makes it someone else."""
+    """No header a client sends makes it someone else. `credentials`
+    log alice in; a function returning them gives fresh ones for each
+    request (a Kerberos token is good once)."""
     for headers in hostile_headers(extra):
         r = http(port, prefix + '/wiki/WikiStart', headers)
         assert r.status == 200, (headers, r.status)
@@ -70,7 +72,8 @@ def check_hostile_clients(port, prefix, credentials=None, extra=()):
         assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
             headers
         if credentials:
-            r = http(port, prefix + '/login', list(credentials) + headers)
+            fresh = credentials() if callable(credentials) else credentials
+            r = http(port, prefix + '/login', list(fresh) + headers)
             cookie = [c for c in r.cookies() if c.startswith('trac_auth=')]
             assert cookie, headers
             r = http(port, prefix + '/', [('Cookie', cookie[0].split(';')[0])])
@@ -158,3 +161,22 @@ def check_sso_refusal(site, reason, **fields):
     log = site.env.log()
     assert reason in log, log[-2000:]
     return log
+
+
+def selftest(env, url, *args):
+    """`trac-admin ENV remoteuser selftest URL ...` against the live
+    site; its exit code and its lines."""
+    rv, output = env.admin_rv('remoteuser selftest', url, *args)
+    return rv, output.splitlines()
+
+
+def check_selftest_clean(env, url, *args):
+    """The self-test finds nothing wrong with a deployment."""
+    rv, lines = selftest(env, url, *args)
+    assert rv == 0, '\n'.join(lines)
+    assert not [line for line in lines
+                if line.startswith(('CRITICAL', 'WARN', 'ERROR'))], \
+        '\n'.join(lines)
+    assert lines[-1].endswith('no forged name or address got through'), \
+        lines
+    return lines

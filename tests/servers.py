@@ -1,6 +1,7 @@
 """Starting and stopping real servers on loopback for the tests."""
 
 import http.client as httplib
+import importlib
 import os
 import shutil
 import signal
@@ -25,20 +26,33 @@ def require(*programs):
             pytest.skip(message)
 
 
+def require_module(name):
+    """Import a Python module the test needs; skip (or, in CI, fail)
+    when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        message = "Python module %s is not installed (%s); make test " \
+            "installs it" % (name, e)
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
 
 
-def wait_for_port(port, proc=None, timeout=30, log=None):
+def wait_for_port(port, proc=None, timeout=30, log=None, host='127.0.0.1'):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError("server exited with %s:\n%s"
                                % (proc.returncode, read(log)))
         try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
+            with socket.create_connection((host, port), timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
@@ -56,7 +70,8 @@ def read(path):
 class Server(object):
     """A process started for a test; `stop` ends it and its children."""
 
-    def __init__(self, argv, port, log, env=None, cwd=None, timeout=30):
+    def __init__(self, argv, port, log, env=None, cwd=None, timeout=30,
+                 host='127.0.0.1'):
         self.port = port
         self.log = log
         self.out = open(log, 'ab')
@@ -64,7 +79,7 @@ class Server(object):
                                      stderr=subprocess.STDOUT, env=env,
                                      cwd=cwd, start_new_session=True)
         try:
-            wait_for_port(port, self.proc, timeout, log)
+            wait_for_port(port, self.proc, timeout, log, host)
         except Exception:
             self.stop()
             raise
@@ -107,16 +122,16 @@ class Reply(object):
 
 
 def http(port, path, headers=(), method='GET', body=None, source='127.0.0.1',
-         host=None):
-    """One HTTP request to 127.0.0.1:`port`, sent from `source` (another
-    loopback address makes an untrusted peer). `headers` are sent as
-    given, duplicates and underscores included."""
-    conn = httplib.HTTPConnection('127.0.0.1', port, timeout=60,
-                                      source_address=(source, 0))
+         host=None, address='127.0.0.1'):
+    """One HTTP request to `address`:`port` (127.0.0.1), sent from
+    `source` (another loopback address makes an untrusted peer).
+    `headers` are sent as given, duplicates and underscores included."""
+    conn = httplib.HTTPConnection(address, port, timeout=60,
+                                  source_address=(source, 0))
     try:
         conn.putrequest(method, path, skip_host=True,
                         skip_accept_encoding=True)
-        conn.putheader('Host', host or '127.0.0.1:%d' % port)
+        conn.putheader('Host', host or '%s:%d' % (address, port))
         for name, value in headers:
             conn.putheader(name, value)
         if body is not None:

@@ -1,5 +1,5 @@
 """The Apache mod_wsgi samples against a real Apache: Basic, Digest,
-SSPI / Kerberos names, CA SiteMinder."""
+SSPI names (simulated), CA SiteMinder. Kerberos: test_kerberos.py."""
 
 import os
 import re
@@ -10,7 +10,8 @@ import pytest
 from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_deployment,
-                 check_hostile_clients, check_login, check_redirects, digest)
+                 check_hostile_clients, check_login, check_redirects,
+                 check_selftest_clean, digest)
 from servers import free_port, http, require
 
 
@@ -18,7 +19,7 @@ class Deployment(object):
     """A sample rendered with real paths and running in Apache."""
 
     def __init__(self, workdir, site, sample, options=(), modules=(),
-                 edit=None, **values):
+                 edit=None, server_env=None, **values):
         require('/usr/lib/apache2/modules/mod_wsgi.so')
         self.port = free_port()
         self.prefix = '/prefix'
@@ -41,7 +42,7 @@ class Deployment(object):
                 f.write(text)
         give_to_server(self.env.path)
         self.server = Apache(workdir, conf, ['wsgi'] + list(modules),
-                             port=self.port)
+                             port=self.port, env=server_env)
 
     def stop(self):
         self.server.stop()
@@ -65,6 +66,7 @@ def test_mod_wsgi_basic(deployed, public_tmp):
     d = deployed('apache-mod-wsgi.conf', [('remoteuser', 'header', '')],
                  HTPASSWD=users)
     check_deployment(d.port, d.prefix, d.base_url, basic())
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_digest(deployed, public_tmp):
@@ -76,6 +78,7 @@ def test_mod_wsgi_digest(deployed, public_tmp):
     check_login(d.port, d.prefix, d.base_url, digest(d.port, '/prefix/login'))
     check_hostile_clients(d.port, d.prefix)
     check_redirects(d.port, d.prefix, d.base_url)
+    check_selftest_clean(d.env, d.base_url)
 
 
 def replace_block(marker, replacement):
@@ -88,26 +91,30 @@ def replace_block(marker, replacement):
     return edit
 
 
-@pytest.mark.parametrize('login, expected', [
-    ('EXAMPLE\\alice', 'alice'),
-    ('alice@EXAMPLE.COM', 'alice'),
-    ('EXAMPLE\\Alice', 'alice'),
-])
-def test_mod_wsgi_sspi_kerberos_names(deployed, public_tmp, login, expected):
-    """mod_auth_gssapi and mod_authnz_sspi set REMOTE_USER to
-    `alice@REALM` or `DOMAIN\\alice`; Basic authentication with such
-    user names makes Apache set exactly that."""
-    users = htpasswd(os.path.join(public_tmp, 'htpasswd'), [login])
-    d = deployed('apache-mod-wsgi-kerberos.conf',
+def test_mod_wsgi_sspi_names(deployed, public_tmp):
+    """apache-mod-wsgi-sspi.conf, simulated: mod_authnz_sspi (Windows
+    only) sets REMOTE_USER to `DOMAIN\\alice`; Basic authentication
+    with such user names makes Apache set exactly that. (Kerberos runs
+    for real in test_kerberos.py.)"""
+    users = htpasswd(os.path.join(public_tmp, 'htpasswd'),
+                     ['EXAMPLE\\alice', 'EXAMPLE\\Alice', 'PARTNER\\carol'])
+    d = deployed('apache-mod-wsgi-sspi.conf',
                  [('remoteuser', 'header', ''),
+                  ('remoteuser', 'local_domains', 'EXAMPLE'),
                   ('remoteuser', 'lowercase', 'true')],
                  edit=replace_block('authentication', (
                      'AuthType Basic\n        AuthName "Trac"\n'
                      '        AuthUserFile %s\n        Require valid-user'
-                     % users)),
-                 KEYTAB='/nonexistent/http.keytab')
+                     % users)))
     check_anonymous_page(d.port, d.prefix)
-    check_login(d.port, d.prefix, d.base_url, basic(login), expected)
+    check_selftest_clean(d.env, d.base_url)
+    for login in ('EXAMPLE\\alice', 'EXAMPLE\\Alice'):
+        check_login(d.port, d.prefix, d.base_url, basic(login), 'alice')
+    # A user of a trusted domain that local_domains does not name.
+    r = http(d.port, d.prefix + '/login', basic('PARTNER\\carol'))
+    assert r.status == 302
+    assert not [c for c in r.cookies() if c.startswith('trac_auth=')]
+    assert re.search(r"refused .*'PARTNER'.*local_domains", d.env.log())
     check_hostile_clients(d.port, d.prefix)
 
 
@@ -131,6 +138,7 @@ def test_siteminder_sm_user(deployed, public_tmp):
                           extra=[('SM-User', 'admin')])
     check_hostile_clients(d.port, d.prefix, extra=[('Sm-User', 'admin'),
                                                   ('SM_USER', 'admin')])
+    check_selftest_clean(d.env, d.base_url)
 
 
 def test_mod_wsgi_server_name_beats_stale_cookie(deployed, public_tmp):

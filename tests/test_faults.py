@@ -95,3 +95,17 @@ def test_busy_database_during_sync_serves_the_page(locked_db):
                   "AND name='email'") == [('new@example.com',)]
     assert env.db("SELECT action FROM permission WHERE username='alice'") \
         == [('developers',)]
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('sure', 'alice'),        # no boolean: the default (true) holds
+    ('false', 'EXAMPLE\\alice'),
+])
+def test_broken_boolean_means_its_default_not_false(make_env, value,
+                                                    expected):
+    """Trac reads an unknown word as false; for strip_domain that would
+    quietly keep whole names while the log says the default is used."""
+    env = make_env(('remoteuser', 'strip_domain', value),
+                   ('remoteuser', 'local_domains', 'EXAMPLE'))
+    r = env.request('/', headers=[('Remote-User', 'EXAMPLE\\alice')])
+    assert logged_in_as(r) == expected

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import TracEnv, logged_in_as
+from e2e import selftest
 from servers import Reply, Server, free_port, http, python_env
 
 
@@ -119,3 +120,30 @@ def test_gunicorn_on_a_unix_socket(tmp_path, plugin_site, trusted, expected):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+
+
+def test_selftest_with_a_server_variable(tmp_path, plugin_site):
+    """`header = env:SM_USER`: no client can set the variable; the
+    self-test says so, and that the header spelling still reaches
+    Trac (there is no front end here to remove it)."""
+    env = TracEnv(str(tmp_path / 'env'),
+                  [('remoteuser', 'header', 'env:SM_USER')])
+    server = start_gunicorn(env, plugin_site,
+                            app='remoteuserauth.wsgi:application')
+    url = 'http://127.0.0.1:%d' % server.port
+    env.configure('trac', base_url=url)
+    try:
+        rv, lines = selftest(env, url)
+    finally:
+        server.stop()
+    assert rv == 0, lines
+    assert not [l for l in lines if l.startswith('CRITICAL')], lines
+    assert 'OK       configuration: [remoteuser] header is env:SM_USER, a ' \
+        'server variable: no client can set it with a header' in lines
+    warned = [l for l in lines if l.startswith('WARN') and 'SM-USER' in l]
+    assert len(warned) == 1, lines
+    assert "a client's SM-USER header reaches Trac but is not used " \
+        "([remoteuser] header is env:SM_USER, a server variable; sent as " \
+        "SM-USER; sm-user; two copies of SM-USER)" in warned[0], lines
+    # gunicorn drops the underscore spelling itself.
+    assert not [l for l in lines if 'SM_USER header' in l], lines

@@ -1,44 +1,31 @@
 """nginx -> gunicorn samples against the real servers: one project and
 several, started the way trac-gunicorn.service starts gunicorn."""
 
-import configparser
 import os
 import re
-import shlex
+import shutil
 import subprocess
-import sys
 
 import pytest
 
 from browser import find_chromium
-from deploy import (PASSWORD, Nginx, deploy_static, htpasswd, make_env,
-                    render)
-from e2e import basic, check_deployment
-from servers import Server, free_port, http, python_env
+from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
+                    htpasswd, make_env, render)
+from e2e import basic, check_deployment, check_selftest_clean, selftest
+from servers import free_port, http
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
                            parent_dir=''):
-    """Render gunicorn.conf.py and trac-gunicorn.service, and run the
-    unit's ExecStart as systemd would."""
-    render('gunicorn.conf.py', os.path.join(workdir, 'gunicorn.conf.py'),
-           BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
-           TRAC_ENV_PARENT_DIR=parent_dir)
-    unit = render('trac-gunicorn.service',
-                  os.path.join(workdir, 'trac-gunicorn.service'),
-                  VENV=sys.prefix, CONF_DIR=workdir, USER='trac')
-    parser = configparser.RawConfigParser(strict=False)
-    parser.optionxform = str
-    parser.read(unit)
-    argv = shlex.split(parser.get('Service', 'ExecStart'))
-    assert parser.get('Service', 'User') == 'trac'
-    return Server(argv, backend_port, os.path.join(workdir, 'gunicorn.out'),
-                  env=python_env(site), cwd=workdir)
+    return gunicorn_service(workdir, site, 'gunicorn.conf.py',
+                            BACKEND_PORT=backend_port, TRAC_ENV=trac_env,
+                            TRAC_ENV_PARENT_DIR=parent_dir)
 
 
 @pytest.fixture
 def one_project(public_tmp, plugin_site, servers):
-    """nginx-gunicorn.conf with gunicorn behind it; (port, base_url)."""
+    """nginx-gunicorn.conf with gunicorn behind it; (port, base_url,
+    env)."""
     port, backend = free_port(), free_port()
     base_url = 'http://127.0.0.1:%d/prefix' % port
     env = make_env(public_tmp, options=[('trac', 'base_url', base_url)])
@@ -50,12 +37,13 @@ def one_project(public_tmp, plugin_site, servers):
                   PORT=port, BACKEND_PORT=backend, HTDOCS=htdocs,
                   HTPASSWD=users)
     servers.append(Nginx(public_tmp, conf, port))
-    return port, base_url
+    return port, base_url, env
 
 
 def test_nginx_gunicorn_one_project(one_project):
-    port, base_url = one_project
+    port, base_url, env = one_project
     check_deployment(port, '/prefix', base_url, basic())
+    check_selftest_clean(env, base_url)
     r = http(port, '/prefix')
     assert r.status == 301 and r.header('Location').endswith('/prefix/')
 
@@ -63,7 +51,7 @@ def test_nginx_gunicorn_one_project(one_project):
 def test_chromium_logs_in_through_nginx(one_project, tmp_path):
     """A real browser: Basic authentication on /login, the redirect back,
     the trac_auth cookie, and the page it renders."""
-    port, base_url = one_project
+    port, base_url, env = one_project
     chromium = find_chromium()
     url = 'http://alice:%s@127.0.0.1:%d/prefix/login' % (PASSWORD, port)
     out = subprocess.run(
@@ -108,3 +96,128 @@ def test_nginx_gunicorn_several_projects(public_tmp, plugin_site, servers):
     # A project's login is its own.
     r = http(port, '/prefix/beta/wiki/WikiStart', [cookies['alpha']])
     assert 'logged in as' not in r.body
+
+
+class Backend(object):
+    """gunicorn from the samples, started once for the broken front
+    ends below; each test puts its own nginx in front of it."""
+
+    def __init__(self, workdir, site):
+        self.dir = workdir
+        self.port, self.backend = free_port(), free_port()
+        self.base_url = 'http://127.0.0.1:%d/prefix' % self.port
+        self.env = make_env(workdir, options=[
+            ('trac', 'base_url', self.base_url)])
+        self.htdocs = deploy_static(self.env.path,
+                                    os.path.join(workdir, 'static'))
+        self.users = htpasswd(os.path.join(workdir, 'htpasswd'), ['alice'])
+        self.gunicorn = start_gunicorn_service(workdir, site, self.backend,
+                                               trac_env=self.env.path)
+
+    def nginx(self, edit):
+        """nginx-gunicorn.conf, changed by `edit` (text -> text)."""
+        conf = render('nginx-gunicorn.conf',
+                      os.path.join(self.dir, 'site.conf'), PORT=self.port,
+                      BACKEND_PORT=self.backend, HTDOCS=self.htdocs,
+                      HTPASSWD=self.users)
+        with open(conf) as f:
+            text = edit(f.read())
+        with open(conf, 'w') as f:
+            f.write(text)
+        return Nginx(self.dir, conf, self.port)
+
+
+@pytest.fixture(scope='module')
+def backend(plugin_site):
+    from deploy import public_dir
+    workdir = public_dir('ruatest-')
+    made = Backend(workdir, plugin_site)
+    yield made
+    made.gunicorn.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def edit(old, new):
+    def change(text):
+        assert old in text, old
+        return text.replace(old, new)
+    return change
+
+
+# A location of its own for attachments (larger uploads): its own
+# proxy_set_header lines mean it inherits none from /prefix/, so the
+# client's Remote-User goes through to Trac.
+ATTACHMENT_LOCATION = '''
+        location /prefix/attachment/ {
+            client_max_body_size 50m;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_pass http://127.0.0.1:%d;
+        }
+'''
+
+
+def test_selftest_finds_a_location_that_passes_remote_user(backend):
+    nginx = backend.nginx(edit(
+        '        location = /prefix/login {',
+        ATTACHMENT_LOCATION % backend.backend +
+        '        location = /prefix/login {'))
+    try:
+        rv, lines = selftest(backend.env, backend.base_url)
+    finally:
+        nginx.stop()
+    print("\n".join(lines)); critical = [l for l in lines if l.startswith("CRITICAL")]
+    assert rv == 1, lines
+    assert len(critical) == 1, lines
+    assert critical[0].startswith(
+        "CRITICAL /prefix/attachment/wiki/WikiStart/: a client's "
+        "Remote-User header is accepted as the user name"), lines
+    assert '`proxy_set_header Remote-User $remote_user;` in every ' \
+        'location' in critical[0]
+    assert lines[-1].endswith('the front end can be fooled')
+    # The probe logged nobody in and stored nothing.
+    assert backend.env.db("SELECT sid FROM session WHERE sid LIKE "
+                          "'ruaprobe-%%'") == []
+    assert backend.env.db("SELECT name FROM auth_cookie") == []
+
+
+FORWARDED_HEADERS = '''
+        proxy_set_header X-Forwarded-Host $host;
+        proxy_set_header X-Forwarded-Port $server_port;
+        proxy_set_header X-Forwarded-Prefix "";
+        proxy_set_header X-Forwarded-Proto $scheme;'''
+
+
+def test_selftest_finds_a_forwarded_host_from_the_client(backend):
+    """trust_forwarded without base_url: nginx sets X-Forwarded-Proto
+    but passes the client's X-Forwarded-Host; then the fix."""
+    backend.env.configure('trac', base_url='')
+    backend.env.configure('remoteuser', trust_forwarded='true')
+    try:
+        nginx = backend.nginx(lambda text: text)
+        try:
+            rv, lines = selftest(backend.env, backend.base_url)
+        finally:
+            nginx.stop()
+        print("\n".join(lines)); assert rv == 1, lines
+        forwarded = [l for l in lines if 'X-Forwarded' in l and
+                     l.startswith('CRITICAL')]
+        assert forwarded and 'X-Forwarded-Host' in forwarded[0], lines
+        assert 'proxy_set_header X-Forwarded-Host $host;' in forwarded[0]
+        nginx = backend.nginx(edit(
+            '        proxy_set_header X-Forwarded-Proto $scheme;',
+            FORWARDED_HEADERS))
+        try:
+            rv, lines = selftest(backend.env, backend.base_url)
+        finally:
+            nginx.stop()
+        print("\n".join(lines)); assert rv == 0, lines
+        assert not [l for l in lines if l.startswith('CRITICAL')], lines
+        # What is left: the Host header still decides the address.
+        assert [l for l in lines if l.startswith('WARN')] == [
+            "WARN     configuration: [trac] base_url is not set: Trac "
+            "builds links from the Host header the front end passes on. "
+            "Fix: set [trac] base_url to the public address"], lines
+    finally:
+        backend.env.configure('trac', base_url=backend.base_url)
+        backend.env.configure('remoteuser', trust_forwarded='false')

@@ -58,8 +58,10 @@ def test_tracd_front_end_name_beats_stale_cookie(tracd):
     for path in ('/prefix/', '/prefix/wiki/WikiStart', '/prefix/timeline'):
         r = http(server.port, path, [('Remote-User', 'alice'), cookie])
         assert logged_in_as(r) == 'alice', path
+    # Bob's cookie was retired by the first of those pages.
     r = http(server.port, '/prefix/', [cookie])
-    assert logged_in_as(r) == 'bob'
+    assert logged_in_as(r) is None
+    assert env.db("SELECT name FROM auth_cookie WHERE name='bob'") == []
 
 
 @pytest.mark.parametrize('headers', [
@@ -164,3 +166,40 @@ def test_tracd_about_page_lists_the_plugin(tmp_path, plugin_site):
                          plugins)
     finally:
         server.stop()
+
+
+def test_selftest_of_tracd_without_front_end(tracd, plugin_site):
+    """Pointed at tracd itself, the self-test is a client on a trusted
+    address: every spelling of the header gets in, and the real
+    trac-admin says so with its exit code. /login reaches Trac here, so
+    its referer checks run against Trac's real answer."""
+    env, server = tracd
+    url = 'http://127.0.0.1:%d/prefix' % server.port
+    trac_admin = os.path.join(os.path.dirname(sys.executable), 'trac-admin')
+    run = subprocess.run([trac_admin, env.path, 'remoteuser', 'selftest',
+                          url], capture_output=True, text=True, timeout=80,
+                         env=python_env(plugin_site))
+    lines = run.stdout.splitlines()
+    assert run.returncode == 1, (run.stdout, run.stderr)
+    assert lines[0] == 'TracRemoteUserAuth self-test of %s (front end: ' \
+        'tracd/1.6 Python/%d.%d.%d)' % ((url,) + sys.version_info[:3])
+    critical = [l for l in lines if l.startswith('CRITICAL')]
+    assert len(critical) == 3, lines
+    assert any("a client's Remote-User header is accepted as the user "
+               "name (sent as Remote-User; remote-user; REMOTE-USER)" in l
+               for l in critical), lines
+    assert any("a client's Remote_User header is accepted" in l
+               for l in critical), lines
+    # tracd believes X-Forwarded-Proto from anyone; from a trusted peer
+    # the plugin keeps it, and without base_url it decides the links.
+    assert any("forged X-Forwarded headers change the address Trac puts "
+               "in links and redirects (to https://127.0.0.1:%d/prefix"
+               % server.port in l for l in critical), lines
+    assert 'OK       /prefix/login?referer=<CR/LF>: no header planted ' \
+        '(HTTP 302)' in lines
+    assert 'OK       /prefix/login?referer=<foreign host>: no redirect ' \
+        'off the site (HTTP 302)' in lines
+    # Nobody was logged in, no session of a forged name was stored.
+    assert env.db("SELECT name FROM auth_cookie") == []
+    assert env.db("SELECT sid FROM session WHERE authenticated=1") == []
+    assert 'refused a self-test probe' not in env.log()

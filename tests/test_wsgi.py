@@ -1,7 +1,10 @@
 """remoteuserauth.wsgi:application, in-process."""
 
+import io
 import os
 import re
+
+import pytest
 
 
 from conftest import logged_in_as, header
@@ -74,3 +77,26 @@ def test_broken_environment_is_trac_s_error_page(tmp_path):
     r = env.request('/prefix/wiki/WikiStart', app=application)
     assert r.status == 500
     assert 'Traceback' not in r.body
+
+
+@pytest.mark.parametrize('project', [
+    '..', '.', '%2e%2e', '..%2f..', 'log', 'nosuchproject', 'a\x00b',
+    '.hidden', '..\\..', '%C0%AE%C0%AE', 'x' * 300,
+])
+def test_parent_dir_answers_404_for_what_is_no_project(trac_env,
+                                                       monkeypatch, project):
+    """PATH_INFO arrives percent-decoded: '..' names the parent's
+    parent, which Trac tries to open (500, traceback, server paths)."""
+    from urllib.parse import unquote
+    parent, name = os.path.split(trac_env.path)
+    os.makedirs(os.path.join(parent, 'log'), exist_ok=True)
+    monkeypatch.setenv('TRAC_ENV_PARENT_DIR', parent)
+    errors = io.StringIO()
+    r = trac_env.request('/%s/wiki/WikiStart' % unquote(project),
+                         app=application,
+                         environ={'trac.env_path': None,
+                                  'wsgi.errors': errors})
+    assert r.status == 404
+    assert 'Traceback' not in r.body and parent not in r.body
+    assert 'no Trac project' in errors.getvalue()
+    assert len(errors.getvalue().splitlines()) == 1

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Several backends behind one balancer on one PostgreSQL, measured
+(`make bench-cluster`).
+
+1. Database statements per request at steady state, counted, not
+   assumed: Trac's database cursor is wrapped and every statement it
+   executes is recorded, in-process through `dispatch_request`, on a
+   private PostgreSQL; PostgreSQL's own `log_statement = all` counts what
+   the server received in the same requests (transaction control
+   included). Cases, each after a warm-up, one environment with the
+   plugin and one without:
+     plugin, header   Remote-User with name, e-mail and groups headers,
+                      profile and group sync on, nothing to change
+     plugin, cookie   the plugin enabled, the trac_auth cookie only (what
+                      the cluster sample sends after /login)
+     no plugin, REMOTE_USER   the server's REMOTE_USER
+     no plugin, cookie        Trac's own cookie login
+2. Requests per second through nginx (nginx-gunicorn-cluster.conf) over
+   1, 2 and 3 gunicorn backends (gunicorn-cluster.conf.py), a logged-in
+   page, cases interleaved round by round.
+
+Nothing here asserts a time; it prints what it measured.
+"""
+
+import argparse
+import collections
+import os
+import random
+import re
+import shutil
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for path in (ROOT, os.path.join(ROOT, 'tests'), HERE):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from run import environ as plain_environ, load, machine  # noqa: E402
+from run import one_request as run_one  # noqa: E402
+
+PAGE = '/wiki/WikiStart'
+PROFILE = {'HTTP_X_REMOTE_NAME': 'Alice Example',
+           'HTTP_X_REMOTE_EMAIL': 'alice@example.com',
+           'HTTP_X_REMOTE_GROUPS': 'developers|staff'}
+SYNC_OPTIONS = [('remoteuser', 'name_header', 'X-Remote-Name'),
+                ('remoteuser', 'email_header', 'X-Remote-Email'),
+                ('remoteuser', 'groups_header', 'X-Remote-Groups'),
+                ('remoteuser', 'sync_groups', 'developers, testers')]
+COOKIE = 'c1u5ter'
+
+
+def cluster_options(workdir, database, base_url='http://127.0.0.1/prefix'):
+    from deploy import ini_options
+    return ini_options('trac-cluster.ini',
+                       os.path.join(workdir, 'trac-cluster.ini'),
+                       DATABASE=database, BASE_URL=base_url,
+                       BALANCER_ADDRESSES='127.0.0.1') + SYNC_OPTIONS + [
+        ('logging', 'log_type', 'none')]
+
+
+def make_env(path, options, plugin):
+    """An environment on the cluster's options; alice has logged in
+    before (her cookie, session and groups are stored)."""
+    from conftest import TracEnv
+    if not plugin:
+        options = options + [('components', 'remoteuserauth.*',
+                              'disabled')]
+    env = TracEnv(path, options)
+    env.admin('permission add developers WIKI_ADMIN')
+    env.env().db_transaction(
+        "INSERT INTO auth_cookie (cookie, name, ipnr, time) "
+        "VALUES (%s, 'alice', '127.0.0.1', %s)", (COOKIE, int(time.time())))
+    return env
+
+
+def environ(env_path, cookie='', **extra):
+    """A request as the balancer passes it on, from a browser that has
+    Trac's form token already."""
+    token = 'trac_form_token=0123456789abcdef01234567'
+    return plain_environ(env_path, SCRIPT_NAME='/prefix',
+                         HTTP_X_FORWARDED_FOR='192.0.2.7',
+                         HTTP_COOKIE='; '.join(filter(None, (token, cookie))),
+                         **extra)
+
+
+def one_request(template, app, number=0):
+    """One request; a callable `template` makes the environment of
+    request `number`."""
+    run_one(template(number) if callable(template) else template, app)
+
+
+class StatementLog(object):
+    """Every statement Trac's database cursor executes while `on`."""
+
+    def __init__(self):
+        from trac.db.util import IterableCursor
+        self.on = False
+        self.seen = collections.Counter()
+        log = self
+
+        def execute(cursor, sql, args=None):
+            if log.on:
+                log.seen[' '.join(sql.split())] += 1
+            return execute.original(cursor, sql, args)
+
+        def executemany(cursor, sql, args):
+            if log.on:
+                log.seen[' '.join(sql.split())] += len(args or ())
+            return executemany.original(cursor, sql, args)
+        execute.original = IterableCursor.execute
+        executemany.original = IterableCursor.executemany
+        IterableCursor.execute = execute
+        IterableCursor.executemany = executemany
+
+
+def server_statements(pg, database, start, end):
+    """The statements PostgreSQL logged for `database` between the
+    statements carrying the `start` and `end` markers."""
+    with open(pg.log, errors='replace') as f:
+        text = f.read()
+    text = text[text.index(start) + len(start):text.index(end)]
+    text = text[:text.rindex('\n')]     # the end marker's own line
+    # A statement runs from its log line's prefix to the next line that
+    # has one (its text may span lines).
+    entries = re.split(r'^\S+ \S+ \S+ \[(\w*)\] ', text, flags=re.M)
+    return [' '.join(message.split()[2:])
+            for db, message in zip(entries[1::2], entries[2::2])
+            if db == database and message.startswith('LOG:  statement: ')]
+
+
+def mark(url, marker):
+    import psycopg2
+    cnx = psycopg2.connect(url)
+    cnx.autocommit = True
+    try:
+        cnx.cursor().execute("SELECT %s", (marker,))
+    finally:
+        cnx.close()
+
+
+def statements(workdir, pg, requests):
+    """Statements per request at steady state, per case."""
+    import psycopg2
+    from trac.web.main import dispatch_request
+    import remoteuserauth.auth  # noqa: F401  (registers the components)
+    import remoteuserauth.groupsync  # noqa: F401
+    import remoteuserauth.publicurl  # noqa: F401
+    from remoteuserauth.wsgi import application
+    admin = psycopg2.connect('postgresql://postgres@127.0.0.1:%d/postgres'
+                             % pg.port)
+    admin.autocommit = True
+    admin.cursor().execute(
+        "ALTER SYSTEM SET log_line_prefix = '%m [%d] '")
+    admin.cursor().execute("SELECT pg_reload_conf()")
+    envs = {}
+    for name, plugin in (('plugin', True), ('plain', False)):
+        url = pg.create_database('bench_' + name)
+        # Every statement of this database's connections, in its log.
+        admin.cursor().execute("ALTER DATABASE bench_%s SET log_statement "
+                               "= 'all'" % name)
+        envs[name] = (make_env(os.path.join(workdir, name),
+                               cluster_options(workdir, url), plugin),
+                      url, 'bench_' + name)
+    admin.close()
+    # Without the plugin, Trac's own WSGI application, as a server runs it.
+    apps = {'plugin': application, 'plain': dispatch_request}
+    cases = {
+        'plugin, header': ('plugin', environ(
+            envs['plugin'][0].path, HTTP_REMOTE_USER='alice', **PROFILE)),
+        'plugin, cookie': ('plugin', environ(
+            envs['plugin'][0].path, cookie='trac_auth=' + COOKIE)),
+        'no plugin, REMOTE_USER': ('plain', environ(
+            envs['plain'][0].path, REMOTE_USER='alice')),
+        'no plugin, cookie': ('plain', environ(
+            envs['plain'][0].path, cookie='trac_auth=' + COOKIE)),
+        # The control: a display name that changes on every request must
+        # show as writes, or the counting sees nothing.
+        'control: name changes': ('plugin', lambda number: environ(
+            envs['plugin'][0].path, HTTP_REMOTE_USER='bob',
+            HTTP_X_REMOTE_NAME='Bob %d' % number)),
+    }
+    log = StatementLog()
+    results = {}
+    for case, (name, template) in cases.items():
+        app = apps[name]
+        for _ in range(20):     # the first visit's writes, Trac's caches
+            one_request(template, app)
+        env, url, database = envs[name]
+        start, end = ['bench-%s-%s-%s' % (case, what, random.random())
+                      for what in ('start', 'end')]
+        mark(url, start)
+        log.seen.clear()
+        log.on = True
+        for number in range(requests):
+            one_request(template, app, number)
+        log.on = False
+        mark(url, end)
+        time.sleep(0.5)     # the server writes its log asynchronously
+        results[case] = (collections.Counter(log.seen),
+                         collections.Counter(server_statements(
+                             pg, database, start, end)))
+    stored = envs['plugin'][0].db(
+        "SELECT name, value FROM session_attribute WHERE sid='alice' "
+        "ORDER BY name")
+    assert stored == [('email', 'alice@example.com'),
+                      ('name', 'Alice Example')], stored
+    assert envs['plugin'][0].db(
+        "SELECT action FROM permission WHERE username='alice'") == \
+        [('developers',)]
+    return results
+
+
+def _writes(counter):
+    return sum(n for sql, n in counter.items()
+               if not sql.upper().startswith(('SELECT', 'BEGIN', 'ROLLBACK',
+                                              'COMMIT', 'SHOW', 'SET')))
+
+
+def print_statements(results, requests):
+    print('Database statements per request at steady state (%d requests '
+          'per case; Trac\'s cursor / all PostgreSQL received):' % requests)
+    for case, (trac, server) in results.items():
+        print('  %-24s %5.2f / %5.2f   writes %d' % (
+            case, sum(trac.values()) / requests,
+            sum(server.values()) / requests, _writes(trac)))
+    for plugin, base in (('plugin, header', 'no plugin, REMOTE_USER'),
+                         ('plugin, cookie', 'no plugin, cookie')):
+        extra = results[plugin][0] - results[base][0]
+        fewer = results[base][0] - results[plugin][0]
+        print('  %s against %s: %+.2f statements per request'
+              % (plugin, base, (sum(results[plugin][0].values()) -
+                                sum(results[base][0].values())) / requests))
+        for sql, n in sorted(extra.items()):
+            print('    + %5.2f  %s' % (n / requests, sql[:90]))
+        for sql, n in sorted(fewer.items()):
+            print('    - %5.2f  %s' % (n / requests, sql[:90]))
+    print('  Statements of "plugin, header", per request:')
+    for sql, n in sorted(results['plugin, header'][0].items()):
+        print('      %5.2f  %s' % (n / requests, sql[:90]))
+    print('  What PostgreSQL received for "plugin, header", per request:')
+    for sql, n in sorted(results['plugin, header'][1].items()):
+        print('      %5.2f  %s' % (n / requests, sql[:90]))
+
+
+def throughput(workdir, pg, site, rounds, seconds, threads):
+    """Requests per second through nginx over 1, 2 and 3 backends."""
+    from deploy import Nginx, gunicorn_service, render
+    from servers import free_port
+    base_url = 'http://127.0.0.1/prefix'
+    url = pg.create_database('bench_cluster')
+    env = make_env(os.path.join(workdir, 'cluster'),
+                   cluster_options(workdir, url, base_url), True)
+    backends = [('127.0.0.%d' % (i + 2), free_port()) for i in range(3)]
+    started = []
+    try:
+        for i, (address, port) in enumerate(backends):
+            folder = os.path.join(workdir, 'backend%d' % (i + 1))
+            os.makedirs(folder)
+            started.append(gunicorn_service(
+                folder, site, 'gunicorn-cluster.conf.py',
+                BACKEND_ADDRESS=address, BACKEND_PORT=port,
+                BALANCER_ADDRESSES='127.0.0.1', TRAC_ENV=env.path))
+        fronts = {}
+        for count in (1, 2, 3):
+            folder = os.path.join(workdir, 'nginx%d' % count)
+            os.makedirs(folder)
+            port = free_port()
+            conf = os.path.join(folder, 'site.conf')
+            render('nginx-gunicorn-cluster.conf', conf, PORT=port,
+                   HTDOCS=folder, HTPASSWD='/dev/null',
+                   **{'BACKEND_%d' % (i + 1): '%s:%d' % backend
+                      if i < count else 'UNUSED'
+                      for i, backend in enumerate(backends)})
+            # "add or remove server lines for more or fewer"
+            with open(conf) as f:
+                lines = [line for line in f if 'UNUSED' not in line]
+            with open(conf, 'w') as f:
+                f.writelines(lines)
+            started.append(Nginx(folder, conf, port))
+            fronts[count] = port
+        headers = {'Cookie': 'trac_auth=' + COOKIE}
+        path = '/prefix' + PAGE
+        for port in fronts.values():
+            load(port, headers, 2, threads, path)     # warm up
+        rates = {count: [] for count in fronts}
+        failed = 0
+        for _ in range(rounds):
+            for count in random.sample(list(fronts), len(fronts)):
+                rate, errors = load(fronts[count], headers, seconds,
+                                    threads, path)
+                rates[count].append(rate)
+                failed += errors
+        return {count: statistics.median(v) for count, v in rates.items()}, \
+            failed
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true',
+                        help='a short run, to check that everything works')
+    args = parser.parse_args()
+    requests = 10 if args.quick else 200
+    rounds, seconds = (1, 1) if args.quick else (3, 8)
+    threads = 12
+    import subprocess
+    import trac
+    from deploy import public_dir
+    from pg import PostgreSQL
+    print('TracRemoteUserAuth cluster benchmark, %s'
+          % time.strftime('%Y-%m-%d'))
+    print('machine: %s; Trac %s' % (machine(), trac.__version__))
+    print()
+    workdir = public_dir('ruabench-cluster-')
+    pg = PostgreSQL()
+    try:
+        print_statements(statements(workdir, pg, requests), requests)
+        print()
+        site = os.path.join(workdir, 'site')
+        subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet',
+                        '--no-deps', '--no-build-isolation', '--target',
+                        site, ROOT], check=True)
+        rates, failed = throughput(workdir, pg, site, rounds, seconds,
+                                   threads)
+        print('Through nginx over gunicorn backends (3 sync workers each), '
+              '%d client threads, %ds runs, median of %d, a logged-in page:'
+              % (threads, seconds, rounds))
+        for count, rate in sorted(rates.items()):
+            print('  %d backend%s  %7.1f requests/s   ratio to 1: %.3f'
+                  % (count, 's' if count > 1 else ' ', rate,
+                     rate / rates[1]))
+        print('  failed requests: %d' % failed)
+        if os.cpu_count() <= 2:
+            print('  (%d cores: every backend shares them, so no gain is '
+                  'expected here; on separate hosts each brings its own)'
+                  % os.cpu_count())
+    finally:
+        pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()

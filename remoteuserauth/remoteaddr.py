@@ -1,0 +1,63 @@
+"""Giving Trac the client's address instead of the proxy's.
+
+Behind a proxy every request comes from the proxy's address: Trac's log
+and `[trac] check_auth_ip` see only that. With `[remoteuser]
+trust_forwarded_for`, the client address that trusted proxies recorded in
+X-Forwarded-For (`remoteuserauth.clientaddr`) replaces ``REMOTE_ADDR``
+before Trac reads it; the plugin's own trust decisions keep using the
+direct peer (`trust.direct_peer`).
+"""
+
+from trac.config import BoolOption
+from trac.core import Component
+
+from remoteuserauth import clientaddr, trust
+from remoteuserauth.throttle import LogThrottle
+
+
+class ClientAddress(Component):
+    """Replaces the proxy's address by the client's, from the
+    X-Forwarded-For of trusted proxies, when `trust_forwarded_for` is
+    enabled. The other components call it when they first see a
+    request, and so does the WSGI entry point.
+    """
+
+    trust_forwarded_for = BoolOption('remoteuser', 'trust_forwarded_for',
+                                     'false',
+        """Dangerous unless every proxy in `trusted_proxies` sets
+        X-Forwarded-For itself (nginx: `proxy_set_header X-Forwarded-For
+        $proxy_add_x_forwarded_for;`): the client writes the rest of
+        that header. When enabled, Trac sees the client's address
+        instead of the proxy's, in its log and for `[trac]
+        check_auth_ip`: the entry the nearest trusted proxy appended,
+        passing over entries that are themselves `trusted_proxies`
+        (as nginx's `real_ip_recursive` does). An entry that is not an
+        IP address stops the walk. Only the direct peer ever decides
+        whether headers are believed. Off by default: then Trac sees the
+        proxy's address.
+        """)
+
+    def __init__(self):
+        self._throttle = LogThrottle(300)
+
+    # Public API
+
+    def apply(self, environ, networks):
+        """Replace ``REMOTE_ADDR`` in `environ` by the client address,
+        once per request, when `trust_forwarded_for` is enabled.
+
+        :param networks: the trusted proxies (`Settings.networks`).
+        """
+        if trust.PEER_KEY in environ or not self.trust_forwarded_for:
+            return
+        walk = clientaddr.take_client_address(environ, networks)
+        peer = trust.describe_peer(environ[trust.PEER_KEY])
+        if walk.problem:
+            self._throttle.log(
+                self.log.warning, ('forwarded_for', peer),
+                "TracRemoteUserAuth: %s from %s; the client address is "
+                "taken as %s ([remoteuser] trust_forwarded_for)",
+                walk.problem, peer, walk.address or peer)
+        elif walk.address:
+            self.log.debug("TracRemoteUserAuth: client %s, through %s",
+                           walk.address, peer)

@@ -1,0 +1,457 @@
+"""The front-end self-test: which forged requests to send to the live
+site, what the probe answers about each, and what that means.
+
+The plugin can only be as safe as the proxy in front of it. A proxy that
+passes the client's own `Remote-User` on one location, lets the
+underscore spelling through, or leaves the backend reachable around it
+looks exactly like a working set-up. The self-test sends requests that
+carry forged identity and address headers through the front end, on the
+paths front ends treat differently, and asks the probe
+(`remoteuserauth.probe`) what reached Trac and what the decision made of
+it. The forged names are random markers (``ruaprobe-<hex>``), so nothing
+real is impersonated, and the probe never logs anyone in.
+
+Severities: CRITICAL, a forged name (or address) is believed; WARN, a
+forged header reaches Trac but is not used (one setting away from being
+believed, or refused only by a second line of defence); OK.
+
+Nothing here imports Trac.
+"""
+
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from collections import namedtuple
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from remoteuserauth import trust
+
+#: The query parameter that makes any page answer as the probe.
+PROBE_PARAM = 'remoteuser-probe'
+MARKER_PREFIX = 'ruaprobe-'
+#: Lifetimes of the probe tokens: the command's run takes seconds, the
+#: admin panel's page may stay open a while before the button is used.
+COMMAND_TOKEN_LIFETIME = 300
+PANEL_TOKEN_LIFETIME = 900
+#: The header the CR/LF referer tries to plant in /login's answer.
+INJECTED_HEADER = 'X-Ruaprobe'
+
+#: The paths front ends most often route differently: Trac's login and
+#: logout, its static files, attachments (upload limits, buffering),
+#: RPC plugins (/login/xmlrpc is authenticated at the front end), the
+#: admin pages, and plain deep pages.
+DEFAULT_PATHS = ('/', '/login', '/login/xmlrpc', '/logout',
+                 '/chrome/common/css/trac.css', '/chrome/site/ruaprobe.css',
+                 '/wiki/WikiStart', '/wiki/RuaProbe/Deep/Page',
+                 '/attachment/wiki/WikiStart/',
+                 '/raw-attachment/wiki/WikiStart/ruaprobe.txt',
+                 '/newticket', '/timeline', '/browser', '/admin', '/xmlrpc',
+                 '/jsonrpc')
+
+Config = namedtuple('Config', 'header secret_header jwt_header '
+                    'trust_forwarded base_url_set')
+Config.__doc__ = """The [remoteuser] options the self-test plans for:
+the option values as written (`header` may be ``env:NAME``)."""
+
+Probe = namedtuple('Probe', 'id path variant headers query token')
+Probe.__doc__ = """One planned request: `path` below the public base,
+`headers` as (name, value) pairs sent as given (duplicates included),
+`query` an extra query string, `token` whether it carries the probe
+token (the /login referer checks do not: they test Trac's real answer).
+"""
+
+Exchange = namedtuple('Exchange', 'probe status headers report error '
+                      'target source')
+Exchange.__doc__ = """A planned request and what came back: the HTTP
+`status` (0 for none), response `headers`, the probe's `report` (a dict,
+or `None` when something else answered), an `error` sentence when the
+request failed; `target` and `source` for a direct request to the
+backend."""
+
+
+def new_marker():
+    """A random marker name: nothing real is impersonated."""
+    return MARKER_PREFIX + secrets.token_hex(4)
+
+
+def is_marker(value):
+    return bool(re.match(re.escape(MARKER_PREFIX) + r'[0-9a-f]{8}\Z',
+                         value or ''))
+
+
+# Tokens
+
+def make_token(key, now, lifetime, nonce=None):
+    """A probe token valid for `lifetime` seconds from `now`, signed
+    with `key` (bytes kept in the environment, never in trac.ini)."""
+    expires = int(now) + int(lifetime)
+    nonce = nonce or secrets.token_hex(8)
+    return '%d.%s.%s' % (expires, nonce, _mac(key, expires, nonce))
+
+
+def check_token(key, token, now, max_lifetime=PANEL_TOKEN_LIFETIME):
+    """`None` when `token` is a valid probe token, else why it is not."""
+    if not key:
+        return "no probe key in this environment yet"
+    match = re.match(r'([0-9]{1,12})\.([0-9a-f]{16})\.([0-9a-f]{64})\Z',
+                     token or '')
+    if not match:
+        return "malformed token"
+    expires, nonce, mac = int(match.group(1)), match.group(2), \
+        match.group(3)
+    if not hmac.compare_digest(mac, _mac(key, expires, nonce)):
+        return "bad signature (a token of another environment?)"
+    if expires < now:
+        return "expired token"
+    if expires > now + max_lifetime + 60:
+        return "token valid for longer than a probe token can be"
+    return None
+
+
+def _mac(key, expires, nonce):
+    message = ('remoteuserauth-probe:%d:%s' % (expires, nonce)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def probe_token(environ):
+    """The probe token a request carries, or `None` for any request that
+    is no probe. Cheap: every request is asked."""
+    query = environ.get('QUERY_STRING') or ''
+    if PROBE_PARAM not in query:
+        return None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == PROBE_PARAM:
+            return value
+    return None
+
+
+# Header names
+
+def identity_header(header):
+    """How [remoteuser] header names the user: ``(kind, name)`` with kind
+    ``'header'`` (a request header), ``'env'`` (``env:NAME``, a server
+    variable no client can set) or ``'none'`` (empty: only REMOTE_USER);
+    `name` is the header the self-test forges (for `env` and `none`,
+    the header a client would try)."""
+    header = (header or '').strip()
+    if header.lower().startswith('env:'):
+        name = header[4:].strip()
+        return 'env', _http_name(name) or 'Remote-User'
+    if not header:
+        return 'none', 'Remote-User'
+    return 'header', _http_name(header)
+
+
+def _http_name(name):
+    """`HTTP_SM_USER` and `SM_USER` are the header `SM-USER` on the
+    wire; `Remote-User` stays as written."""
+    if name.upper().startswith('HTTP_'):
+        name = name[5:]
+    return name.replace('_', '-')
+
+
+def environ_key(name):
+    """The WSGI key a header lands in."""
+    return 'HTTP_' + name.upper().replace('-', '_')
+
+
+def spellings(name):
+    """(variant, spelling) of a header name a client may send: as
+    written, lower case, upper case, and with underscores instead of
+    dashes (servers map both to one WSGI key)."""
+    result = [('header', name)]
+    for variant, spelled in (('lower', name.lower()),
+                             ('upper', name.upper())):
+        if spelled != name:
+            result.append((variant, spelled))
+    if '-' in name:
+        result.append(('underscore', name.replace('-', '_')))
+    return result
+
+
+def value_for(marker, variant):
+    return '%s-%s' % (marker, variant)
+
+
+# The plan
+
+def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
+         public_base='', jwt_token=None, browser=False):
+    """The forged requests, path by path: first a baseline without
+    forged headers, then each forgery. `browser` leaves out what a
+    page's script cannot send (two copies of a header, a Referer)."""
+    kind, name = identity_header(config.header)
+    probes = []
+
+    def add(path, variant, headers, query='', token=True):
+        probes.append(Probe(str(len(probes)), path, variant, tuple(headers),
+                            query, token))
+
+    for path in paths:
+        add(path, 'baseline', ())
+        for variant, spelled in spellings(name):
+            add(path, variant, [(spelled, value_for(marker, variant))])
+        if not browser:
+            add(path, 'duplicate', [(name, value_for(marker, 'd1')),
+                                    (name, value_for(marker, 'd2'))])
+        secret = (config.secret_header or '').strip()
+        if secret and kind == 'header':
+            add(path, 'secret', [(name, value_for(marker, 'secret')),
+                                 (secret, value_for(marker, 'wrong'))])
+        jwt_header = (config.jwt_header or '').strip()
+        if jwt_token and jwt_header and \
+                not jwt_header.lower().startswith('env:'):
+            value = 'Bearer ' + jwt_token \
+                if jwt_header.lower() == 'authorization' else jwt_token
+            add(path, 'jwt', [(jwt_header, value)])
+        add(path, 'forwarded', forwarded_headers(marker, public_scheme))
+    if not browser:
+        inside = public_base.rstrip('/') + '/wiki/WikiStart\r\n' + \
+            INJECTED_HEADER + ': ' + marker
+        add('/login', 'referer-crlf', (),
+            query='referer=' + quote(inside, safe=''), token=False)
+        foreign = 'http://%s.invalid/' % marker
+        add('/login', 'referer-foreign', [('Referer', foreign)],
+            query='referer=' + quote(foreign, safe=''), token=False)
+    return probes
+
+
+def forwarded_headers(marker, public_scheme):
+    """Forged X-Forwarded-* values: a host, port and prefix that are the
+    marker's own, and the scheme the site does not use."""
+    return [('X-Forwarded-Host', '%s.invalid' % marker),
+            ('X-Forwarded-Proto',
+             'http' if public_scheme == 'https' else 'https'),
+            ('X-Forwarded-Port', '1'),
+            ('X-Forwarded-Prefix', '/' + marker)]
+
+
+def jwt_available():
+    """Whether a forged assertion can be made (PyJWT with cryptography,
+    the plugin's `jwt` extra)."""
+    try:
+        import jwt  # noqa: F401
+        from cryptography.hazmat.primitives.asymmetric import ec  # noqa
+    except ImportError:
+        return False
+    return True
+
+
+def forged_jwt(marker, issuer='', audience=''):
+    """A syntactically valid signed assertion for the marker, signed by a
+    throwaway key nobody trusts; `None` without PyJWT."""
+    try:
+        import jwt
+        from cryptography.hazmat.primitives.asymmetric import ec
+    except ImportError:
+        return None
+    import time
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    claims = {'sub': value_for(marker, 'jwt'), 'iat': now, 'nbf': now,
+              'exp': now + COMMAND_TOKEN_LIFETIME}
+    if issuer:
+        claims['iss'] = issuer
+    if audience:
+        claims['aud'] = audience
+    return jwt.encode(claims, key, algorithm='ES256',
+                      headers={'kid': marker})
+
+
+# The probe's report
+
+#: Headers reported as received, for the administrator's eyes.
+FORWARDED = ('X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Port',
+             'X-Forwarded-Prefix', 'X-Forwarded-For', 'X-Forwarded-Server',
+             'Forwarded')
+_MAX_VALUE = 300
+
+
+def report(environ, config, decision, verdict, trusted_network, secret,
+           public_url, version):
+    """What the probe answers: what arrived with the request and what the
+    decision made of it. The secret, the secret header's value and a
+    signed assertion are never echoed; `secret` is the configured secret
+    (to say "matches" and to keep it out of any echoed value).
+
+    `decision` is a `decision.Decision`; `verdict` its one-line
+    explanation; `public_url` the address Trac would use for links.
+    """
+    kind, name = identity_header(config.header)
+    key = _configured_key(config.header)
+    secret_key = environ_key(_http_name(config.secret_header.strip())) \
+        if (config.secret_header or '').strip() else None
+    jwt_key = _configured_key(config.jwt_header)
+    hidden = {secret_key, jwt_key, 'HTTP_AUTHORIZATION', 'HTTP_COOKIE'}
+
+    def shown(value):
+        if value is None:
+            return None
+        value = str(value)
+        if secret and secret in value:
+            return '(contains [remoteuser] secret; not shown)'
+        return value[:_MAX_VALUE]
+
+    secret_state = None
+    if secret_key:
+        given = environ.get(secret_key)
+        secret_state = {
+            'header': config.secret_header.strip(),
+            'state': 'absent' if given is None else
+            'matches' if secret and hmac.compare_digest(
+                secret.encode('utf-8'),
+                given.encode('utf-8', 'surrogateescape'))
+            else 'does not match',
+            'forged': MARKER_PREFIX in (given or '')}
+    jwt_state = None
+    if (config.jwt_header or '').strip():
+        given = environ.get(jwt_key) if jwt_key else None
+        jwt_state = {
+            'header': config.jwt_header.strip(),
+            'state': 'absent' if given is None else 'present',
+            'fingerprint': fingerprint(given) if given else None}
+    markers = {}
+    for env_key, value in environ.items():
+        if env_key not in hidden and isinstance(value, str) and \
+                MARKER_PREFIX in value and env_key != 'QUERY_STRING':
+            markers[env_key] = shown(value)
+    return {
+        'probe': 'remoteuserauth',
+        'version': version,
+        'path': environ.get('PATH_INFO', ''),
+        'script_name': environ.get('SCRIPT_NAME', ''),
+        'peer': environ.get('REMOTE_ADDR'),
+        'trusted': trusted_network is not None,
+        'network': str(trusted_network) if trusted_network is not None
+        else None,
+        'server': server_info(environ),
+        'identity': {'kind': kind, 'header': config.header.strip(),
+                     'key': key, 'value': shown(environ.get(key))
+                     if key else None},
+        'remote_user': shown(environ.get('REMOTE_USER')),
+        'secret': secret_state,
+        'jwt': jwt_state,
+        'host': shown(environ.get('HTTP_HOST')),
+        'forwarded': {h: shown(environ.get(environ_key(h)))
+                      for h in FORWARDED if environ_key(h) in environ},
+        'public_url': public_url,
+        'trust_forwarded': bool(config.trust_forwarded),
+        'base_url_set': bool(config.base_url_set),
+        'decision': {'accepted': decision.name, 'source': decision.source,
+                     'veto': bool(decision.veto), 'rule': decision.rule,
+                     'verdict': verdict, 'notes': list(decision.notes)},
+        'markers': markers,
+    }
+
+
+def _configured_key(header):
+    """The environ key the configured option reads, or `None`."""
+    try:
+        return trust.environ_key(header)
+    except ValueError:
+        return None
+
+
+def fingerprint(value):
+    """A short hash that tells a token apart without revealing it."""
+    return hashlib.sha256(value.encode('utf-8', 'surrogateescape')) \
+        .hexdigest()[:12]
+
+
+def server_info(environ):
+    """Which server runs Trac, and where the backend listens when the
+    server says so (for the direct check)."""
+    frontend = environ.get('trac.web.frontend') or ''
+    local = None
+    sock = environ.get('gunicorn.socket')
+    if sock is not None:
+        try:
+            address = sock.getsockname()
+        except OSError:
+            address = None
+        if isinstance(address, tuple):
+            local = [address[0], address[1]]
+        elif address is not None:
+            local = ['unix', str(address or '')]
+    elif environ.get('SERVER_ADDR'):
+        local = [environ['SERVER_ADDR'], environ.get('SERVER_PORT')]
+    return {'software': environ.get('SERVER_SOFTWARE') or
+            ('gunicorn' if sock is not None else frontend or None),
+            'frontend': frontend or None,
+            'inside_front_end': frontend in ('mod_wsgi', 'mod_python'),
+            'name': environ.get('SERVER_NAME'),
+            'port': str(environ.get('SERVER_PORT') or ''),
+            'local': local}
+
+
+def is_report(data):
+    return isinstance(data, dict) and data.get('probe') == 'remoteuserauth'
+
+
+# Reaching the backend around the front end
+
+def backend_targets(report, public_host, public_port):
+    """(host, port) pairs where the backend may be reached directly, from
+    what the probe learnt about its server; none when Trac runs inside
+    the front end or listens on a Unix socket."""
+    server = report.get('server') or {}
+    if server.get('inside_front_end'):
+        return []
+    local = server.get('local')
+    if local and local[0] == 'unix':
+        return []
+    targets = []
+    if local:
+        targets.append((local[0], str(local[1])))
+    name, port = server.get('name'), server.get('port')
+    if name and port and (name, port) not in targets:
+        targets.append((name, port))
+    return [(h, p) for h, p in targets
+            if (h.lower(), p) != (public_host.lower(), str(public_port))
+            and h not in ('0.0.0.0', '::')]
+
+
+#: Loopback sources other than 127.0.0.1, which a proxy on the same
+#: machine uses: a client there that is not the proxy.
+_LOOPBACK_SOURCES = ('127.0.0.2', '127.0.0.3', '127.1.0.1',
+                     '127.255.255.254')
+
+
+def direct_source(address, networks):
+    """The source address for a direct request to `address`: on IPv4
+    loopback, one outside `networks` when there is one; elsewhere the
+    system's choice (`None`)."""
+    try:
+        target = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    if target.version != 4 or not target.is_loopback:
+        return None
+    for source in _LOOPBACK_SOURCES:
+        ip = ipaddress.ip_address(source)
+        if not any(getattr(n, 'version', None) == 4 and ip in n
+                   for n in networks):
+            return source
+    return _LOOPBACK_SOURCES[0]
+
+
+def direct_probe(marker, name, path):
+    """The forged request sent straight to the backend."""
+    return Probe('direct', path, 'direct',
+                 ((name, value_for(marker, 'direct')),), '', True)
+
+
+def public_address(url):
+    """``(scheme, host, port, prefix)`` of the public URL.
+
+    :raise ValueError: when it is not an absolute http(s) URL.
+    """
+    parts = urlsplit((url or '').strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ('http', 'https') or not parts.hostname:
+        raise ValueError("%r is not an absolute http:// or https:// URL"
+                         % url)
+    port = parts.port or (443 if scheme == 'https' else 80)
+    return scheme, parts.hostname, port, parts.path.rstrip('/')

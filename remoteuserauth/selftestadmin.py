@@ -1,0 +1,230 @@
+"""`trac-admin ENV remoteuser selftest URL`, and the admin panel's
+"Test my front end" button: does the front end strip forged identities?
+
+Both send forged requests through the front end to the probe
+(`remoteuserauth.probe`) and judge its answers with `findings`; the
+command can also go around the front end, straight to the backend, and
+test /login's referer handling, which a page's script cannot.
+"""
+
+import json
+
+from trac.admin.api import AdminCommandError, IAdminCommandProvider
+from trac.core import Component, implements
+from trac.web.api import RequestDone
+from trac.web.chrome import add_script, add_script_data
+
+from remoteuserauth import findings, probeclient, selftest
+from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.probe import SelfTestProbe
+
+
+class SelfTestCommand(Component):
+    """Tests the live site's front end with forged identity headers
+    (`trac-admin ENV remoteuser selftest`, and the Remote User admin
+    panel's button)."""
+
+    implements(IAdminCommandProvider)
+
+    # IAdminCommandProvider methods
+
+    def get_admin_commands(self):
+        yield ('remoteuser selftest',
+               '[<url>] [--path=<path>]... [--backend=<host>:<port>]... '
+               '[--no-direct] [--insecure]',
+               """Test whether the front end lets forged identities through
+
+               Sends requests carrying forged identity headers (every
+               spelling of [remoteuser] header, two copies, a wrong
+               secret, a forged signed assertion, forged X-Forwarded-*)
+               to the live site at <url> (default: [trac] base_url), on
+               the paths front ends route differently, and asks the
+               plugin's probe what reached Trac; also /login with a CR/LF
+               and a foreign referer, and the backend directly from an
+               address that is not the front end's (found from the
+               probe's answer, or --backend). The forged names are random
+               (ruaprobe-...) and the probe never logs anyone in.
+
+               Prints one line per finding: CRITICAL (a forged name or
+               address is believed), WARN (a forged header reaches Trac
+               but is not used), OK; and what to change. Exits with 1 on
+               any CRITICAL, 2 when the probe cannot be reached.
+               --path adds a path (below the site's prefix) to test.
+               """,
+               None, self._do_selftest)
+
+    # Public API
+
+    def run(self, url, paths=selftest.DEFAULT_PATHS, backends=(),
+            direct=True, insecure=False):
+        """Run the self-test against the site at `url`; returns the
+        findings and the front end's Server header."""
+        site = probeclient.Site(url, insecure=insecure)
+        probe = SelfTestProbe(self.env)
+        config = probe.selftest_config()
+        token = probe.issue_token(selftest.COMMAND_TOKEN_LIFETIME)
+        marker = selftest.new_marker()
+        plan = selftest.plan(config, marker, paths, site.scheme, site.url,
+                             self._forged_jwt(config, marker))
+        exchanges = probeclient.run(site, plan, token)
+        root = exchanges[0]
+        server = _header(root.headers, 'Server')
+        if direct and root.report is not None:
+            targets = list(backends) or selftest.backend_targets(
+                root.report, site.host, site.port)
+            kind, name = selftest.identity_header(config.header)
+            networks = RemoteUserAuthenticator(self.env).settings().networks
+            exchanges.extend(probeclient.run_direct(
+                site, targets, networks,
+                selftest.direct_probe(marker, name, '/'), token))
+        return findings.judge(exchanges, config, marker, site.url,
+                              site.prefix), server
+
+    def browser_plan(self, req):
+        """What the admin panel's script needs to run the browser's part
+        of the self-test: the token, the marker, and the requests."""
+        probe = SelfTestProbe(self.env)
+        config = probe.selftest_config()
+        marker = selftest.new_marker()
+        plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
+                             req.scheme, req.abs_href(),
+                             self._forged_jwt(config, marker), browser=True)
+        data = {
+            'token': probe.issue_token(selftest.PANEL_TOKEN_LIFETIME),
+            'lifetime': selftest.PANEL_TOKEN_LIFETIME,
+            'marker': marker,
+            'base': req.href(),
+            'requests': [{'id': p.id, 'path': p.path, 'variant': p.variant,
+                          'headers': [list(h) for h in p.headers]}
+                         for p in plan],
+        }
+        add_script_data(req, remoteuserSelftest=data)
+        add_script(req, 'remoteuserauth/selftest.js')
+        return data
+
+    def answer_browser_run(self, req):
+        """Judge what the panel's script collected (a POST of the admin
+        panel, TRAC_ADMIN and the form token checked by then) and answer
+        with the findings as JSON."""
+        try:
+            marker = req.args.get('marker', '')
+            results = json.loads(req.args.get('results', ''))
+            if not selftest.is_marker(marker) or \
+                    not isinstance(results, list):
+                raise ValueError("no marker or no results")
+        except ValueError as e:
+            self.log.warning("TracRemoteUserAuth: the admin panel's "
+                             "self-test sent unusable results (%s)", e)
+            self._send_json(req, {'error': "The browser sent no usable "
+                                  "results; reload the page and try "
+                                  "again."}, 400)
+        config = SelfTestProbe(self.env).selftest_config()
+        plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
+                             req.scheme, req.abs_href(),
+                             'forged' if self._jwt_planned(config) else None,
+                             browser=True)
+        exchanges = _browser_exchanges(plan, results)
+        found = findings.judge(exchanges, config, marker, req.abs_href(),
+                               req.href())
+        self._send_json(req, {
+            'findings': [f._asdict() for f in findings.merge(found)],
+            'summary': findings.summary(found),
+            'critical': findings.exit_code(found) == 1,
+            'marker': marker})
+
+    # Internal methods
+
+    def _forged_jwt(self, config, marker):
+        if not self._jwt_planned(config):
+            return None
+        audience = self.config.getlist('remoteuser', 'jwt_audience')
+        return selftest.forged_jwt(marker,
+                                   self.config.get('remoteuser',
+                                                   'jwt_issuer'),
+                                   audience[0] if audience else '')
+
+    def _jwt_planned(self, config):
+        header = (config.jwt_header or '').strip()
+        return bool(header) and not header.lower().startswith('env:') \
+            and selftest.jwt_available()
+
+    def _send_json(self, req, data, status=200):
+        body = json.dumps(data).encode('utf-8')
+        req.send_response(status)
+        req.send_header('Content-Type', 'application/json;charset=utf-8')
+        req.send_header('Cache-Control', 'no-store')
+        req.send_header('Content-Length', len(body))
+        req.end_headers()
+        req.write(body)
+        raise RequestDone
+
+    def _do_selftest(self, *args):
+        url, paths, backends, direct, insecure = None, [], [], True, False
+        for arg in args:
+            if arg.startswith('--path='):
+                path = arg[len('--path='):]
+                if not path.startswith('/'):
+                    raise AdminCommandError("%r: a path starts with /" % arg)
+                paths.append(path)
+            elif arg.startswith('--backend='):
+                host, colon, port = arg[len('--backend='):].rpartition(':')
+                if not colon or not port.isdigit():
+                    raise AdminCommandError("%r is not --backend=HOST:PORT"
+                                            % arg, show_usage=True)
+                backends.append((host.strip('[]'), port))
+            elif arg == '--no-direct':
+                direct = False
+            elif arg == '--insecure':
+                insecure = True
+            elif arg.startswith('--') or url is not None:
+                raise AdminCommandError("unknown argument %r" % arg,
+                                        show_usage=True)
+            else:
+                url = arg
+        url = url or self.config.get('trac', 'base_url').strip()
+        if not url:
+            raise AdminCommandError("give the site's public URL: [trac] "
+                                    "base_url is not set", show_usage=True)
+        try:
+            selftest.public_address(url)
+        except ValueError as e:
+            raise AdminCommandError(str(e), show_usage=True)
+        found, server = self.run(
+            url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
+            direct, insecure)
+        print("TracRemoteUserAuth self-test of %s (front end: %s)"
+              % (url.rstrip('/'), server or 'no Server header'))
+        for line in findings.lines(found):
+            print(line)
+        print(findings.summary(found))
+        return findings.exit_code(found)
+
+
+def _header(headers, name):
+    for key, value in headers or ():
+        if key.lower() == name.lower():
+            return value
+    return ''
+
+
+def _browser_exchanges(plan, results):
+    """The panel's script reports, per planned request, its status, the
+    Server header and the probe's report; anything else is dropped."""
+    by_id = {p.id: p for p in plan}
+    exchanges = []
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        probe = by_id.get(str(result.get('id')))
+        if probe is None:
+            continue
+        report = result.get('report')
+        status = result.get('status')
+        server = result.get('server')
+        exchanges.append(selftest.Exchange(
+            probe, status if isinstance(status, int) else 0,
+            [('Server', server)] if isinstance(server, str) else [],
+            report if selftest.is_report(report) else None,
+            result.get('error') if isinstance(result.get('error'), str)
+            else None, None, None))
+    return exchanges

@@ -1,0 +1,361 @@
+"""Judging the self-test's exchanges: each kind of broken front end, as
+a small model of what it does to the forged headers, through the real
+decision and the real probe report."""
+
+import pytest
+
+from remoteuserauth import decision, findings, selftest, urls
+from remoteuserauth.findings import CRITICAL, ERROR, OK, WARN
+from remoteuserauth.selftest import Config, Exchange
+
+MARKER = 'ruaprobe-0123abcd'
+PUBLIC = 'https://trac.example.com/prefix'
+PATHS = ('/', '/login', '/attachment/wiki/WikiStart/')
+
+
+def config(**values):
+    base = dict(header='Remote-User', secret_header='', jwt_header='',
+                trust_forwarded=False, base_url_set=True)
+    base.update(values)
+    return Config(**base)
+
+
+def strip(path, headers):
+    """A front end that sets the identity headers on every location."""
+    return [(n, v) for n, v in headers
+            if n.lower().replace('_', '-') != 'remote-user']
+
+
+def passes(path, headers):
+    return headers
+
+
+def environ(headers, peer):
+    """What a WSGI server makes of the headers: one key per name, copies
+    joined with commas (tracd, gunicorn, mod_wsgi)."""
+    env = {'REMOTE_ADDR': peer, 'PATH_INFO': '/', 'SCRIPT_NAME': '/prefix',
+           'HTTP_HOST': 'trac.example.com', 'wsgi.url_scheme': 'https'}
+    for name, value in headers:
+        key = selftest.environ_key(name)
+        env[key] = env[key] + ',' + value if key in env else value
+    return env
+
+
+def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
+        trusted=('127.0.0.1', '::1'), server='nginx/1.22.1', extra=()):
+    """Send the plan through `front` (path, headers -> headers, or an
+    HTTP status when the front end answers itself) to the real decision;
+    the findings."""
+    cfg = cfg or config()
+    settings = decision.make_settings(cfg.header, trusted,
+                                      cfg.secret_header, secret)
+    exchanges = []
+    for probe in selftest.plan(cfg, MARKER, paths, 'https', PUBLIC):
+        if not probe.token:
+            exchanges.append(Exchange(probe, 401, [('Server', server)],
+                                      None, None, None, None))
+            continue
+        arrived = front(probe.path, list(probe.headers))
+        if isinstance(arrived, int):
+            exchanges.append(Exchange(probe, arrived, [('Server', server)],
+                                      None, None, None, None))
+            continue
+        env = environ(arrived, peer)
+        made = decision.decide(env, settings)
+        exchanges.append(Exchange(probe, 200, [('Server', server)],
+                                  report(env, cfg, made, secret), None, None,
+                                  None))
+    return findings.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
+                          '/prefix')
+
+
+def report(env, cfg, made, secret=''):
+    """The probe's report, with the address the plugin would use."""
+    if cfg.base_url_set:
+        public = urls.parse_base_url(PUBLIC)
+    elif made.network and cfg.trust_forwarded:
+        public = urls.forwarded_url(env, urls.request_url(env))
+    else:
+        public = urls.request_url(env)
+    return selftest.report(env, cfg, made, 'verdict', made.network, secret,
+                           urls.url_string(public), '1.0')
+
+
+def severities(found):
+    return [f.severity for f in found]
+
+
+def test_a_front_end_that_strips_everything():
+    found = run()
+    assert set(severities(found)) == {OK}
+    assert findings.exit_code(found) == 0
+    assert findings.summary(found) == \
+        '0 critical, 0 warnings, 2 ok: no forged name or address got through'
+    lines = list(findings.lines(found))
+    assert lines[0] == ('OK       /prefix/, /prefix/login, /prefix/attachment'
+                        '/wiki/WikiStart/: no forged header got through (6 '
+                        'forged requests)')
+
+
+def test_a_front_end_that_passes_the_header():
+    found = run(passes)
+    bad = [f for f in found if f.severity != OK]
+    assert [(f.severity, f.text) for f in bad] == [
+        (CRITICAL, "a client's Remote-User header is accepted as the user "
+                   "name (sent as Remote-User; remote-user; REMOTE-USER)"),
+        (CRITICAL, "a client's Remote_User header is accepted as the user "
+                   "name (sent as Remote_User)")] * 3
+    assert 'proxy_set_header Remote-User $remote_user;' in bad[0].fix
+    assert 'underscores_in_headers off;' in bad[1].fix
+    assert findings.exit_code(found) == 1
+    merged = findings.merge(found)
+    assert merged[0].where == \
+        '/prefix/, /prefix/login, /prefix/attachment/wiki/WikiStart/'
+    assert findings.summary(found).startswith('2 critical, 0 warnings')
+
+
+def test_one_location_that_passes_the_header():
+    def front(path, headers):
+        return headers if path.startswith('/attachment/') \
+            else strip(path, headers)
+    bad = [f for f in run(front) if f.severity != OK]
+    assert {f.where for f in bad} == {'/prefix/attachment/wiki/WikiStart/'}
+    assert severities(bad) == [CRITICAL, CRITICAL]
+
+
+def test_an_empty_header_joined_with_the_underscore_spelling():
+    """Apache `RequestHeader set Remote-User "expr=%{REMOTE_USER}"` sends
+    an empty value for anonymous requests, and mod_proxy forwards the
+    client's Remote_User: the server joins them, the comma rule refuses
+    the result. Not used, but one rule away from it."""
+    def front(path, headers):
+        kept = [(n, v) for n, v in headers if n != 'Remote-User' and
+                n.lower() != 'remote-user']
+        return [('Remote-User', '')] + kept
+    bad = [f for f in run(front, server='Apache/2.4') if f.severity != OK]
+    assert severities(bad) == [WARN] * 3
+    assert bad[0].text == ("a client's Remote_User header reaches Trac but "
+                           "is not used (refused by the comma rule only; "
+                           "sent as Remote_User)")
+    assert bad[0].fix.startswith('Apache: `RequestHeader unset Remote_User '
+                                 'early`')
+
+
+def test_the_header_passes_where_none_is_read():
+    found = run(passes, config(header=''))
+    bad = [f for f in found if f.severity != OK]
+    assert severities(bad) == [WARN, WARN] * 3
+    assert "[remoteuser] header is empty: only REMOTE_USER counts" in \
+        bad[0].text
+    assert findings.exit_code(found) == 0
+
+
+def test_an_untrusted_front_end():
+    found = run(passes, peer='192.0.2.9')
+    config_warning = [f for f in found if f.where == 'configuration']
+    assert config_warning[0].severity == WARN
+    assert 'reaches Trac from 192.0.2.9, which is not in' in \
+        config_warning[0].text
+    assert "the peer 192.0.2.9 is not in [remoteuser] trusted_proxies" in \
+        [f for f in found if f.where == '/prefix/'][0].text
+    assert CRITICAL not in severities(found)
+
+
+def test_the_secret_header():
+    cfg = config(secret_header='X-Proxy-Secret')
+    secret = 'right-secret'
+
+    def replaces(path, headers):
+        """Sets its secret, but passes the client's name."""
+        return [(n, v) for n, v in headers if n != 'X-Proxy-Secret'] + \
+            [('X-Proxy-Secret', secret)]
+    found = run(replaces, cfg, secret=secret, paths=('/',))
+    assert severities(found)[:2] == [CRITICAL, CRITICAL]
+    assert "Remote-User with a wrong X-Proxy-Secret" in found[0].text
+
+    def appends(path, headers):
+        """Strips the name, appends its secret to the client's."""
+        stripped = strip(path, headers)
+        return stripped + [('X-Proxy-Secret', secret)]
+    found = run(appends, cfg, secret=secret, paths=('/',))
+    bad = [f for f in found if f.severity != OK]
+    assert [(f.severity, f.text) for f in bad] == [
+        (WARN, "a client's X-Proxy-Secret reaches Trac (the front end does "
+               "not replace it); the secret still does not match")]
+    assert '`proxy_set_header X-Proxy-Secret <secret>;`' in bad[0].fix
+
+
+def test_forwarded_headers():
+    cfg = config(trust_forwarded=True, base_url_set=False)
+    found = run(passes, cfg, paths=('/',))
+    forwarded = [f for f in found if 'X-Forwarded' in f.text]
+    assert forwarded[0].severity == CRITICAL
+    assert forwarded[0].text.startswith(
+        "forged X-Forwarded headers change the address Trac puts in links "
+        "and redirects (to http://%s.invalid:1/%s/prefix; the client's "
+        "X-Forwarded-Host, X-Forwarded-Proto, X-Forwarded-Port, "
+        "X-Forwarded-Prefix arrived)" % (MARKER, MARKER))
+    # base_url wins, but only base_url.
+    found = run(passes, cfg._replace(base_url_set=True), paths=('/',))
+    forwarded = [f for f in found if 'X-Forwarded' in f.text]
+    assert forwarded[0].severity == WARN
+    assert 'only [trac] base_url keeps it out' in forwarded[0].text
+    # Not trusted at all: nothing to say.
+    found = run(passes, config(), paths=('/',))
+    assert not [f for f in found if 'X-Forwarded' in f.text]
+
+
+def test_a_proxy_that_appends_to_forwarded_headers():
+    """mod_proxy appends its own X-Forwarded-Host: the nearest proxy's
+    value, which the plugin takes, is the right one."""
+    def appends(path, headers):
+        out = []
+        for name, value in strip(path, headers):
+            if name in ('X-Forwarded-Host', 'X-Forwarded-Proto',
+                        'X-Forwarded-Port', 'X-Forwarded-Prefix'):
+                continue
+            out.append((name, value))
+        return out + [('X-Forwarded-Host', MARKER + '.invalid, '
+                       'trac.example.com'), ('X-Forwarded-Proto', 'https'),
+                      ('X-Forwarded-Port', '443')]
+    found = run(appends, config(trust_forwarded=True, base_url_set=False),
+                paths=('/',))
+    assert set(severities(found)) <= {OK, WARN}
+    assert not [f for f in found if 'X-Forwarded' in f.text]
+
+
+def test_what_the_front_end_answers_itself():
+    def front(path, headers):
+        return {'/login': 401, '/attachment/wiki/WikiStart/': 502}.get(
+            path) or strip(path, headers)
+    found = run(front)
+    by_where = {f.where: f for f in found}
+    assert by_where['/prefix/login'].severity == OK
+    assert 'asks for a login first (HTTP 401)' in \
+        by_where['/prefix/login'].text
+    assert by_where['/prefix/attachment/wiki/WikiStart/'] == \
+        findings.Finding(WARN, '/prefix/attachment/wiki/WikiStart/',
+                         'could not be checked: HTTP 502', '')
+
+
+def test_no_probe_at_the_root():
+    found = run(lambda path, headers: 404)
+    assert found[0].severity == ERROR
+    assert "the probe did not answer at the site's root (HTTP 404" in \
+        found[0].text
+    assert findings.exit_code(found) == 2
+    assert findings.summary(found).endswith('the self-test could not run')
+
+
+def test_a_forged_assertion_that_is_believed():
+    cfg = config(jwt_header='X-Assertion')
+
+    def believes(path, headers):
+        # A broken verifier: the name inside is taken as it is.
+        if headers and headers[0][0] == 'X-Assertion':
+            return [('Remote-User', MARKER + '-jwt')]
+        return strip(path, headers)
+    exchanges = []
+    settings = decision.make_settings()
+    for probe in selftest.plan(cfg, MARKER, ('/',), jwt_token='a.b.c'):
+        env = environ(believes(probe.path, list(probe.headers)),
+                      '127.0.0.1')
+        exchanges.append(Exchange(probe, 200, [], report(
+            env, cfg, decision.decide(env, settings)), None, None, None))
+    found = findings.judge(exchanges, cfg, MARKER, PUBLIC)
+    assert found[0].severity == CRITICAL
+    assert found[0].text == ("a forged signed assertion (X-Assertion, "
+                             "signed by a key nobody trusts) is accepted as "
+                             "the user name")
+
+
+def referer(variant, status, headers):
+    probe = [p for p in selftest.plan(config(), MARKER, ('/',))
+             if p.variant == variant][0]
+    return Exchange(probe, status, headers, None, None, None, None)
+
+
+@pytest.mark.parametrize('exchange, severity', [
+    (referer('referer-crlf', 302,
+             [('Location', 'https://trac.example.com/prefix'),
+              ('X-Ruaprobe', MARKER)]), CRITICAL),
+    (referer('referer-crlf', 302,
+             [('Set-Cookie', 'trac_auth=%s; Path=/' % MARKER)]), CRITICAL),
+    (referer('referer-crlf', 302,
+             [('Location', 'https://trac.example.com/prefix')]), OK),
+    (referer('referer-crlf', 500, []), OK),
+    (referer('referer-foreign', 302,
+             [('Location', 'http://%s.invalid/' % MARKER)]), CRITICAL),
+    (referer('referer-foreign', 302,
+             [('Location', 'https://idp.example/login?return=http://%s.'
+                           'invalid/' % MARKER)]), OK),
+    (referer('referer-foreign', 401, []), OK),
+    (referer('referer-foreign', 0, []), WARN),
+])
+def test_login_referers(exchange, severity):
+    found = [f for f in findings.judge([exchange], config(), MARKER, PUBLIC,
+                                       '/prefix') if 'referer=' in f.where]
+    assert [f.severity for f in found] == [severity]
+    assert found[0].where.startswith('/prefix/login?referer=<')
+
+
+def direct(peer, trusted, accepted=True, error=None):
+    probe = selftest.direct_probe(MARKER, 'Remote-User', '/')
+    if error:
+        return Exchange(probe, 0, [], None, error, ('127.0.0.1', '8000'),
+                        '127.0.0.2')
+    env = environ([('Remote-User', MARKER + '-direct')], peer)
+    made = decision.decide(env, decision.make_settings(
+        trusted_proxies=trusted))
+    return Exchange(probe, 200, [], report(env, config(), made), None,
+                    ('127.0.0.1', '8000'), peer)
+
+
+@pytest.mark.parametrize('exchange, severity, text', [
+    (direct('127.0.0.2', ('127.0.0.1',)), OK,
+     'reachable, but a forged header from 127.0.0.2 is not believed'),
+    (direct('127.0.0.2', ('127.0.0.0/8',)), OK,
+     'trusts local processes (127.0.0.0/8), as it says'),
+    (direct('127.0.0.2', ('0.0.0.0/0',)), CRITICAL,
+     'a client that bypasses the front end is believed: a forged name '
+     'from 127.0.0.2 is accepted (trusted by 0.0.0.0/0 of [remoteuser] '
+     'trusted_proxies; the front end is 127.0.0.1)'),
+    (direct('10.1.2.3', ('10.0.0.0/8',)), CRITICAL, 'trusted by 10.0.0.0/8'),
+    (direct(None, None, error='connection refused'), OK,
+     'not reachable (connection refused)'),
+])
+def test_the_backend_reached_directly(exchange, severity, text):
+    found = [f for f in run(extra=[exchange], paths=('/',))
+             if f.where.startswith('backend')]
+    assert len(found) == 1
+    assert found[0].severity == severity
+    assert text in found[0].text
+    assert found[0].where == 'backend 127.0.0.1:8000 from %s' % \
+        exchange.source
+    if severity == CRITICAL:
+        assert found[0].fix.startswith('bind the backend to loopback')
+
+
+def test_front_end_kind():
+    def exchange(headers=(), report=None):
+        return Exchange(None, 200, list(headers), report, None, None, None)
+    assert findings.front_end_kind([exchange([('Server', 'tracd/1.6')]),
+                                    exchange([('Server', 'nginx')])]) == \
+        'nginx'
+    assert findings.front_end_kind([exchange(report={
+        'forwarded': {'X-Forwarded-Server': 'trac'}})]) == 'apache'
+    assert findings.front_end_kind([exchange(report={
+        'server': {'inside_front_end': True}})]) == 'apache'
+    assert findings.front_end_kind([exchange([('Server', 'gunicorn')])]) \
+        == 'other'
+
+
+def test_lines_and_places():
+    found = [findings.Finding(WARN, '/p%d' % i, 'same', 'fix')
+             for i in range(6)] + [findings.Finding(OK, '/x', 'fine', '')]
+    assert list(findings.lines(found)) == [
+        'WARN     /p0, /p1, /p2 and 3 more: same. Fix: fix',
+        'OK       /x: fine']
+    assert findings.summary(found) == \
+        '0 critical, 1 warning, 1 ok: no forged name got in, but see the ' \
+        'warnings'
