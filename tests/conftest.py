@@ -235,6 +235,16 @@ def public_tmp():
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.fixture(scope='module')
+def module_tmp():
+    """`public_tmp` for the servers a whole test module shares."""
+    import shutil
+    from deploy import public_dir
+    path = public_dir('ruamod-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope='session')
 def postgresql():
     """A PostgreSQL server on loopback for the whole session."""

@@ -2,6 +2,7 @@
 
 import base64
 
+from browser import Client
 from conftest import logged_in_as
 from deploy import PASSWORD
 from servers import http
@@ -123,6 +124,43 @@ def check_deployment(port, prefix, base_url, credentials, static=True):
     check_hostile_clients(port, prefix, credentials)
     check_redirects(port, prefix, base_url)
     return cookie
+
+
+def sso_options(prefix, name, email, groups):
+    """trac.ini behind an Apache single sign-on module that sets
+    REMOTE_USER and hands the profile over as server variables
+    (`prefix` + the attribute's name), as its sample says; users of
+    example.com are local, `developers` is synced.
+
+    The test's browser is on loopback; a real one is no trusted proxy,
+    so loopback is taken out of trusted_proxies: what the module sets
+    must count from any peer. Every refusal is logged, not once per
+    five minutes."""
+    return [('remoteuser', 'header', ''),
+            ('remoteuser', 'local_domains', 'example.com'),
+            ('remoteuser', 'name_header', 'env:' + prefix + name),
+            ('remoteuser', 'email_header', 'env:' + prefix + email),
+            ('remoteuser', 'groups_header', 'env:' + prefix + groups),
+            ('remoteuser', 'sync_groups', 'developers'),
+            ('remoteuser', 'trusted_proxies', '192.0.2.1'),
+            ('remoteuser', 'log_interval', '0')]
+
+
+def check_sso_refusal(site, reason, **fields):
+    """Log in at the identity provider in front of `site` as the user
+    `fields` choose: Trac refuses the name the provider vouches for,
+    logs `reason`, and serves the page anonymously without a login
+    cookie. Returns the log written meanwhile."""
+    site.env.log()
+    client = Client()
+    page = client.login(site.base_url + '/login', **fields)
+    assert page.status == 200, page.body[:500]
+    assert page.url.startswith(site.base_url)
+    assert logged_in_as(page) is None
+    assert client.cookie('trac_auth') is None
+    log = site.env.log()
+    assert reason in log, log[-2000:]
+    return log
 
 
 def selftest(env, url, *args):
