@@ -36,6 +36,8 @@ setup(
             'remoteuserauth.auth = remoteuserauth.auth',
             'remoteuserauth.publicurl = remoteuserauth.publicurl',
             'remoteuserauth.groupsync = remoteuserauth.groupsync',
+            'remoteuserauth.profilesync = remoteuserauth.profilesync',
+            'remoteuserauth.bindings = remoteuserauth.bindings',
             'remoteuserauth.admin = remoteuserauth.admin',
             'remoteuserauth.revoke = remoteuserauth.revoke',
             'remoteuserauth.probe = remoteuserauth.probe',

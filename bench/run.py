@@ -5,15 +5,21 @@ run (`make bench`).
 1. In-process: the same Trac page through `dispatch_request`, CPU time
    per request, cases interleaved round by round:
      plugin      the plugin enabled, user from a trusted Remote-User header
+     assertion   the plugin enabled, user from a signed assertion (ES256,
+                 jwt_header, keys from a JWKS file)
      remote_user the plugin disabled, user from the server's REMOTE_USER
      cookie      the plugin disabled, user from Trac's trac_auth cookie
-   Medians and the ratios plugin/remote_user and plugin/cookie.
-2. The decision alone, in microseconds per call.
+   Medians and the ratios of plugin and assertion to remote_user and
+   cookie.
+2. The decision alone, in microseconds per call; for assertions also the
+   verification of a token not seen before (the cache spares it to a
+   browser's next requests).
 3. Through real servers: gunicorn (and nginx in front, when installed)
    under a load generator of threads on loopback, requests per second,
-   plugin against cookie login, interleaved.
+   plugin (header and assertion) against cookie login, interleaved.
 
-Targets: plugin at most 1% over remote_user, and no slower than cookie.
+Targets: plugin and assertion at most 1% over remote_user, and no slower
+than cookie.
 Nothing here asserts a time; it prints what it measured.
 """
 
@@ -39,17 +45,43 @@ sys.path.insert(0, ROOT)
 PAGE = '/wiki/WikiStart'
 
 
-def make_env(path, plugin):
+def make_env(path, plugin, options=()):
     from trac.env import Environment
     env = Environment(path, create=True, options=[
         ('components', 'remoteuserauth.*',
          'enabled' if plugin else 'disabled'),
-        ('logging', 'log_type', 'none')])
+        ('logging', 'log_type', 'none')] + list(options))
     env.db_transaction("INSERT INTO auth_cookie (cookie, name, ipnr, time) "
                        "VALUES ('b3nch', 'alice', '127.0.0.1', %s)",
                        (int(time.time()),))
     env.shutdown()
     return path
+
+
+ISSUER = 'https://idp.example.com'
+
+
+def signed_assertion(folder):
+    """An ES256 key in a JWKS file in `folder`, a token it signs (valid
+    for a day) and the [remoteuser] options that verify it."""
+    import json
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update(kid='bench', alg='ES256', use='sig')
+    path = os.path.join(folder, 'jwks.json')
+    with open(path, 'w') as f:
+        json.dump({'keys': [jwk]}, f)
+    token = jwt.encode({'iss': ISSUER, 'aud': 'trac', 'sub': 'alice',
+                        'exp': int(time.time()) + 86400,
+                        'iat': int(time.time())}, key, algorithm='ES256',
+                       headers={'kid': 'bench'})
+    options = [('remoteuser', 'jwt_header', 'X-Assertion'),
+               ('remoteuser', 'jwt_keys', path),
+               ('remoteuser', 'jwt_issuer', ISSUER),
+               ('remoteuser', 'jwt_audience', 'trac')]
+    return token, options
 
 
 def environ(env_path, **extra):
@@ -87,16 +119,22 @@ def in_process(rounds, batch):
     import remoteuserauth.auth  # noqa: F401  (registers the components)
     import remoteuserauth.publicurl  # noqa: F401
     import remoteuserauth.groupsync  # noqa: F401
+    import remoteuserauth.profilesync  # noqa: F401
+    import remoteuserauth.bindings  # noqa: F401
     tmp = tempfile.mkdtemp(prefix='ruabench-')
     try:
         plugin = make_env(os.path.join(tmp, 'plugin'), True)
         plain = make_env(os.path.join(tmp, 'plain'), False)
+        signed, options = signed_assertion(tmp)
+        asserted = make_env(os.path.join(tmp, 'assertion'), True, options)
         # Every case carries the same form token, as a browser's second
         # page does; only the way the user is known differs.
         token = 'trac_form_token=0123456789abcdef01234567'
         cases = {
             'plugin': environ(plugin, HTTP_REMOTE_USER='alice',
                               HTTP_COOKIE=token),
+            'assertion': environ(asserted, HTTP_X_ASSERTION=signed,
+                                 HTTP_COOKIE=token),
             'remote_user': environ(plain, REMOTE_USER='alice',
                                    HTTP_COOKIE=token),
             'cookie': environ(plain, HTTP_COOKIE='trac_auth=b3nch; ' + token),
@@ -119,15 +157,16 @@ def in_process(rounds, batch):
                   for name, values in samples.items()}
         # Each round measures every case within a few hundred ms, so the
         # ratio inside a round is free of the machine's slower drifts.
-        for base in ('remote_user', 'cookie'):
-            result['paired/' + base] = statistics.median(
-                p / b for p, b in zip(samples['plugin'], samples[base]))
+        for case in ('plugin', 'assertion'):
+            for base in ('remote_user', 'cookie'):
+                result['%s/%s' % (case, base)] = statistics.median(
+                    p / b for p, b in zip(samples[case], samples[base]))
         return result
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def own_code(requests):
+def own_code(requests, assertion=False):
     """CPU time the plugin's own hooks (its authenticator and request
     filters, outermost calls) spend per request, less the Trac work they
     only bring forward: loading the session and Trac's permission cache,
@@ -138,6 +177,7 @@ def own_code(requests):
     from trac.web.main import RequestDispatcher
     from remoteuserauth.auth import RemoteUserAuthenticator
     from remoteuserauth.groupsync import GroupSynchronizer
+    from remoteuserauth.profilesync import ProfileSynchronizer
     from remoteuserauth.publicurl import PublicURLFilter
     spent = {'hooks': 0, 'trac': 0}
     depth = [0]
@@ -161,7 +201,8 @@ def own_code(requests):
     def patch(cls, name, bucket, only_inside=False):
         saved.append((cls, name, cls.__dict__[name]))
         setattr(cls, name, timed(cls.__dict__[name], bucket, only_inside))
-    for cls in (RemoteUserAuthenticator, PublicURLFilter, GroupSynchronizer):
+    for cls in (RemoteUserAuthenticator, PublicURLFilter, GroupSynchronizer,
+                ProfileSynchronizer):
         for name in ('authenticate', 'pre_process_request',
                      'post_process_request'):
             if name in cls.__dict__:
@@ -170,8 +211,13 @@ def own_code(requests):
     patch(PermissionSystem, 'get_all_permissions', 'trac', only_inside=True)
     tmp = tempfile.mkdtemp(prefix='ruabench-own-')
     try:
-        plugin = make_env(os.path.join(tmp, 'plugin'), True)
-        template = environ(plugin, HTTP_REMOTE_USER='alice')
+        if assertion:
+            signed, options = signed_assertion(tmp)
+            plugin = make_env(os.path.join(tmp, 'plugin'), True, options)
+            template = environ(plugin, HTTP_X_ASSERTION=signed)
+        else:
+            plugin = make_env(os.path.join(tmp, 'plugin'), True)
+            template = environ(plugin, HTTP_REMOTE_USER='alice')
         for _ in range(20):
             one_request(template)
         spent.update(hooks=0, trac=0)
@@ -188,17 +234,49 @@ def own_code(requests):
 
 
 def decision_cost(calls):
+    """Microseconds per call: the header decision, the assertion decision
+    (the token verified before, as on a browser's next request), and the
+    verification of a token never seen."""
+    tmp = tempfile.mkdtemp(prefix='ruabench-decide-')
+    try:
+        return _decision_cost(calls, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _decision_cost(calls, tmp):
+    from remoteuserauth import assertion
     from remoteuserauth.decision import decide, make_settings
-    settings = make_settings()
-    env = {'REMOTE_ADDR': '127.0.0.1', 'HTTP_REMOTE_USER': 'EXAMPLE\\alice'}
+    signed, options = signed_assertion(tmp)
+    keys = dict((name, value) for _, name, value in options)
+    verifier = assertion.build(keys['jwt_keys'], ISSUER, ['trac'])
+    uncached = assertion.build(keys['jwt_keys'], ISSUER, ['trac'])
+    uncached.cache_size = 0
     groups = frozenset(['admins', 'developers'])
-    timings = []
-    for _ in range(7):
-        start = time.process_time_ns()
-        for _ in range(calls):
-            decide(env, settings, groups)
-        timings.append((time.process_time_ns() - start) / calls / 1000)
-    return statistics.median(timings)
+    header = make_settings(local_domains=['EXAMPLE'])
+    asserted = make_settings(verifier=verifier, jwt_header='X-Assertion')
+    cases = {
+        'header': lambda: decide({'REMOTE_ADDR': '127.0.0.1',
+                                  'HTTP_REMOTE_USER': 'EXAMPLE\\alice'},
+                                 header, groups),
+        'assertion': lambda: decide({'REMOTE_ADDR': '192.0.2.1',
+                                     'HTTP_X_ASSERTION': signed},
+                                    asserted, groups),
+        'verify': lambda: uncached.verify(signed),
+    }
+    assert cases['assertion']().name == 'alice'
+    assert cases['verify']().accepted
+    result = {}
+    for name, call in cases.items():
+        n = calls if name != 'verify' else max(calls // 20, 10)
+        timings = []
+        for _ in range(7):
+            start = time.process_time_ns()
+            for _ in range(n):
+                call()
+            timings.append((time.process_time_ns() - start) / n / 1000)
+        result[name] = statistics.median(timings)
+    return result
 
 
 def free_port():
@@ -280,8 +358,10 @@ http {{
 
 
 def through_servers(rounds, seconds, threads):
-    """gunicorn alone and nginx -> gunicorn: plugin vs cookie login."""
+    """gunicorn alone and nginx -> gunicorn: plugin (header and
+    assertion) vs cookie login."""
     import remoteuserauth.auth  # noqa: F401
+    import remoteuserauth.bindings  # noqa: F401  (creates its table)
     tmp = tempfile.mkdtemp(prefix='ruabench-srv-')
     procs = []
     try:
@@ -291,8 +371,11 @@ def through_servers(rounds, seconds, threads):
                         site, ROOT], check=True)
         gunicorn = os.path.join(os.path.dirname(sys.executable), 'gunicorn')
         ports = {}
-        for name, plugin in (('plugin', True), ('cookie', False)):
-            path = make_env(os.path.join(tmp, name), plugin)
+        signed, options = signed_assertion(tmp)
+        for name, plugin, extra in (('plugin', True, ()),
+                                    ('assertion', True, options),
+                                    ('cookie', False, ())):
+            path = make_env(os.path.join(tmp, name), plugin, extra)
             port = free_port()
             env = dict(os.environ, PYTHONPATH=site, TRAC_ENV=path)
             procs.append(subprocess.Popen(
@@ -325,6 +408,7 @@ def through_servers(rounds, seconds, threads):
             setups['nginx+gunicorn'] = fronts
         headers = {'plugin': {'Remote-User': 'alice',
                               'X-Bench-User': 'alice'},
+                   'assertion': {'X-Assertion': signed},
                    'cookie': {'Cookie': 'trac_auth=b3nch'}}
         results = {}
         for setup, by_case in setups.items():
@@ -378,27 +462,30 @@ def main():
     print('machine: %s; Trac %s' % (machine(), trac.__version__))
     print()
     results = in_process(rounds, batch)
-    medians = {name: results[name][0]
-               for name in ('plugin', 'remote_user', 'cookie')}
+    names = ('plugin', 'assertion', 'remote_user', 'cookie')
+    medians = {name: results[name][0] for name in names}
     print('In-process, %s, CPU ms per request (median of %d rounds of %d, '
           'quartiles):' % (PAGE, rounds, batch))
-    for name in ('plugin', 'remote_user', 'cookie'):
+    for name in names:
         quartiles = results[name][1]
         print('  %-12s %8.3f   (%.3f .. %.3f)' % (name, medians[name],
                                                    quartiles[0], quartiles[2]))
-    print('  ratio plugin/remote_user  %.3f  (median of per-round ratios '
-          '%.3f; target <= 1.010)' % (medians['plugin'] /
-                                      medians['remote_user'],
-                                      results['paired/remote_user']))
-    print('  ratio plugin/cookie       %.3f  (median of per-round ratios '
-          '%.3f; target <= 1.000)' % (medians['plugin'] / medians['cookie'],
-                                      results['paired/cookie']))
+    for case in ('plugin', 'assertion'):
+        for base, target in (('remote_user', 1.01), ('cookie', 1.0)):
+            print('  ratio %s/%s  %.3f  (median of per-round ratios %.3f; '
+                  'target <= %.3f)' % (
+                      case, base, medians[case] / medians[base],
+                      results['%s/%s' % (case, base)], target))
     print()
-    micros, share = own_code(20 if args.quick else 300)
-    print("The plugin's own hooks: %.0f us per request, %.2f %% of it "
-          "(target <= 1 %%)" % (micros, share * 100))
-    print('Decision alone: %.2f us per call'
-          % decision_cost(2000 if args.quick else 50000))
+    requests = 20 if args.quick else 300
+    for label, mode in (('header', False), ('assertion', True)):
+        micros, share = own_code(requests, assertion=mode)
+        print("The plugin's own hooks, %s mode: %.0f us per request, "
+              "%.2f %% of it (target <= 1 %%)" % (label, micros, share * 100))
+    costs = decision_cost(2000 if args.quick else 50000)
+    print('Decision alone: header %.2f us, assertion %.2f us per call '
+          '(token verified before); verifying a new ES256 token: %.1f us'
+          % (costs['header'], costs['assertion'], costs['verify']))
     if args.no_servers:
         return
     print()
@@ -407,9 +494,11 @@ def main():
     print('Through servers, 8 client threads on loopback, %ds runs, median '
           'of %d, requests/s:' % (seconds, srounds))
     for setup, (rates, failed) in results.items():
-        print('  %-15s plugin %7.1f  cookie %7.1f  ratio %.3f  (errors: %d)'
-              % (setup, rates['plugin'], rates['cookie'],
-                 rates['plugin'] / rates['cookie'], failed))
+        print('  %-15s plugin %7.1f  assertion %7.1f  cookie %7.1f  ratios '
+              '%.3f %.3f  (errors: %d)'
+              % (setup, rates['plugin'], rates['assertion'], rates['cookie'],
+                 rates['plugin'] / rates['cookie'],
+                 rates['assertion'] / rates['cookie'], failed))
 
 
 if __name__ == '__main__':

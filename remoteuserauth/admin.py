@@ -15,9 +15,10 @@ from trac.web.api import IRequestFilter
 from trac.web.auth import LoginModule
 from trac.web.chrome import Chrome, ITemplateProvider
 
-from remoteuserauth import (__version__, collisions, diagnostics, masking,
-                            trust)
+from remoteuserauth import (__version__, assertion, collisions, diagnostics,
+                            masking, trust)
 from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.groupsync import GroupSynchronizer
 from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.publicurl import PublicURLFilter
@@ -29,7 +30,11 @@ _SHOWN_OPTIONS = ('header', 'trusted_proxies', 'secret_header', 'secret',
                   'secret_file', 'strip_domain', 'local_domains',
                   'lowercase', 'name_header', 'email_header',
                   'groups_header', 'sync_groups', 'logout_url',
-                  'trust_forwarded', 'trust_forwarded_for', 'log_interval')
+                  'trust_forwarded', 'trust_forwarded_for', 'log_interval',
+                  'jwt_header', 'jwt_preset', 'jwt_keys', 'jwt_issuer',
+                  'jwt_audience', 'jwt_algorithms', 'jwt_claim',
+                  'jwt_name_claim', 'jwt_email_claim', 'jwt_groups_claim',
+                  'jwt_leeway', 'jwt_refresh')
 
 
 # Where Trac stores user names: (place, query of name and count).
@@ -77,6 +82,10 @@ class RemoteUserAdmin(Component):
                in REMOTE_USER when no header is configured). Further
                <header>=<value> arguments add headers, e.g. the secret
                header; REMOTE_USER=<name> sets the server's variable.
+               With [remoteuser] jwt_header (or jwt_preset) set, <value>
+               is a signed assertion (a JWT), explained check by check:
+               its claims, the key that verifies it, each check and its
+               result, and the account its name is bound to.
                The last line is "accepted: NAME" or "refused: REASON".
                """,
                self._complete_check, self._do_check)
@@ -142,7 +151,10 @@ class RemoteUserAdmin(Component):
             'version': __version__,
             'selftest': selftest.browser_plan(req)
             if self.env.is_component_enabled(SelfTestProbe) else None,
+            'assertion': None,
         }
+        if settings.assertion:
+            data['assertion'] = self._explain_assertion(decision, settings)
         if not public.configured_base():
             data['warnings'].append(
                 "[trac] base_url is not set: redirects and links follow the "
@@ -178,10 +190,15 @@ class RemoteUserAdmin(Component):
                                 "secret_file is set: remove it from "
                                 "trac.ini")
         managed = GroupSynchronizer(self.env).managed_groups()
-        if self.config.get('remoteuser', 'groups_header').strip() and \
-                not managed:
-            warnings.append("[remoteuser] groups_header is set but "
-                            "sync_groups names no group: nothing is synced")
+        for option in ('groups_header', 'jwt_groups_claim'):
+            if self.config.get('remoteuser', option).strip() and \
+                    not managed:
+                warnings.append("[remoteuser] %s is set but sync_groups "
+                                "names no group: nothing is synced" % option)
+        if settings.assertion:
+            warnings.extend(diagnostics.assertion_warnings(
+                settings.assertion.verifier,
+                settings.assertion.verifier.status()))
         return warnings
 
     def check(self, peer, value, extra=()):
@@ -192,8 +209,17 @@ class RemoteUserAdmin(Component):
         settings = auth.settings()
         environ = {'REMOTE_ADDR': peer}
         lines = []
+        jwt = settings.assertion
         header = self.config.get('remoteuser', 'header').strip()
-        if header:
+        if jwt:
+            if jwt.header_key:
+                environ[jwt.header_key] = 'Bearer ' + value if jwt.bearer \
+                    and not value.lower().startswith('bearer ') else value
+            lines.append("assertion in %s (%d characters), believed from any "
+                         "peer: [remoteuser] header and REMOTE_USER are not "
+                         "read" % (jwt.header or '(no usable jwt_header)',
+                                   len(value)))
+        elif header:
             # Where the proxy puts it, even while the settings keep it
             # from being believed.
             key = settings.header_key or _environ_key(header)
@@ -218,14 +244,20 @@ class RemoteUserAdmin(Component):
                     shown = self._secret_verdict(settings, environ[key])
             lines.append("%s: %s" % (name, shown))
         decision = auth.decide(environ)
-        lines.append("peer " + diagnostics.trust_explanation(decision,
-                                                             settings))
+        if jwt:
+            explained = self._explain_assertion(decision, settings)
+            lines.extend(explained['lines'])
+            decision = explained['decision']
+        else:
+            lines.append("peer " + diagnostics.trust_explanation(decision,
+                                                                 settings))
         lines.extend("warning: " + w for w in self.warnings())
         # Without a rule, the verdict repeats the last note.
         notes = decision.notes if decision.name or decision.rule \
             else decision.notes[:-1]
         lines.extend("note: " + note for note in notes)
-        if header and not settings.header_key and not decision.name:
+        if header and not jwt and not settings.header_key and \
+                not decision.name:
             lines.append("refused: header %s is not believed while "
                          "[remoteuser] is broken (the warnings above say "
                          "what to correct)" % header)
@@ -271,6 +303,36 @@ class RemoteUserAdmin(Component):
         return occurrences
 
     # Internal methods
+
+    def _explain_assertion(self, decision, settings):
+        """The token of `decision` explained (claims, key, each check),
+        the keys loaded, and the binding of its name; also the decision
+        as the binding leaves it (without recording anything)."""
+        verifier = settings.assertion.verifier
+        status = verifier.status()
+        lines = assertion.explain(decision.assertion, status) \
+            if decision.assertion else []
+        bindings = self.env[AccountBindings]
+        if decision.name and decision.assertion and bindings is not None:
+            allowed, reason, bound = bindings.check(decision)
+            if not allowed:
+                decision = decision._replace(name=None, veto=True,
+                                             rule='binding', reason=reason)
+            elif bound is None:
+                lines.append("binding: %s is not bound yet; this login "
+                             "would bind it to the account %r of %r"
+                             % (decision.name,
+                                decision.assertion.claims.get('sub'),
+                                decision.assertion.claims.get('iss')))
+            else:
+                lines.append("binding: %s is bound to the account %r of %r, "
+                             "the token's" % (decision.name, bound[1],
+                                              bound[0]))
+        return {'lines': lines, 'decision': decision,
+                'key_rows': diagnostics.key_rows(status),
+                'status': status, 'header': settings.assertion.header,
+                'present': decision.assertion is not None or
+                bool(decision.rule)}
 
     def _complete_collisions(self, args):
         given = set(arg.partition('=')[0].lower() for arg in args[:-1])

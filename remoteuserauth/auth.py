@@ -16,14 +16,12 @@ from trac.config import (BoolOption, ConfigurationError, IntOption,
 from trac.core import Component, ComponentMeta, implements
 from trac.perm import PermissionSystem
 from trac.util import as_bool
-from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
 from trac.web.chrome import add_warning
-from trac.web.session import DetachedSession
 
+from remoteuserauth import assertion, names, presets, selftest, trust
 from remoteuserauth import decision as decisions
-from remoteuserauth import names, selftest, trust
 from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
@@ -33,7 +31,8 @@ DECISION_KEY = 'remoteuserauth.decision'
 
 #: Held by the plugin's own writes that invalidate Trac's caches (a new
 #: session, profile values, group memberships), so that no two threads
-#: of a process do that at once; see `_store_session`.
+#: of a process do that at once; see
+#: `profilesync.ProfileSynchronizer._store_session`.
 WRITE_LOCK = threading.Lock()
 _LOGOUT_KEY = 'remoteuserauth.logout'
 
@@ -43,6 +42,11 @@ _MAX_COOKIE_OWNERS = 4096
 
 _BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                   'no', 'false', 'disabled', 'off')
+
+_JWT_OPTIONS = ('jwt_header', 'jwt_preset', 'jwt_keys', 'jwt_issuer',
+                'jwt_audience', 'jwt_algorithms', 'jwt_claim',
+                'jwt_name_claim', 'jwt_email_claim', 'jwt_groups_claim',
+                'jwt_leeway', 'jwt_refresh')
 
 
 class SafeBoolOption(BoolOption):
@@ -156,14 +160,98 @@ class RemoteUserAuthenticator(Component):
         the identity provider is out at once. (since 0.2)
         """)
 
-    name_header = Option('remoteuser', 'name_header', '',
-        """Header carrying the user's display name, from a trusted
-        proxy; it is stored as the session's `name` when it changes.
+    jwt_header = Option('remoteuser', 'jwt_header', '',
+        """Header carrying a signed identity assertion (a JWT) from an
+        identity-aware proxy, e.g. `X-Pomerium-Jwt-Assertion`,
+        `Cf-Access-Jwt-Assertion`, `X-Goog-IAP-JWT-Assertion`;
+        `Authorization` means a `Bearer` token, `env:OIDC_id_token` the
+        server variable of Apache mod_auth_openidc. When set (or when
+        `jwt_preset` is), the user name comes only from an assertion
+        whose signature, issuer, audience and expiry verify, from any
+        peer: `header` and `REMOTE_USER` are not read. A present but
+        invalid assertion leaves the request anonymous whatever cookie
+        it carries. Needs `pip install TracRemoteUserAuth[jwt]`.
+        (since 0.2)
         """)
 
-    email_header = Option('remoteuser', 'email_header', '',
-        """Header carrying the user's e-mail address, from a trusted
-        proxy; it is stored as the session's `email` when it changes.
+    jwt_preset = Option('remoteuser', 'jwt_preset', '',
+        """The identity-aware proxy in front of Trac: `pomerium`,
+        `cloudflare`, `iap`, `oauth2-proxy` or `mod_auth_openidc`. It
+        fills `jwt_header`, `jwt_algorithms`, the claims and, where the
+        product publishes its keys at a known place, `jwt_keys`, as the
+        product documents them; options set here win. `jwt_issuer` and
+        `jwt_audience` are always yours to set. (since 0.2)
+        """)
+
+    jwt_keys = Option('remoteuser', 'jwt_keys', '',
+        """The keys that verify assertions: an `https://` URL of a JSON
+        Web Key Set (`http://` only on 127.0.0.1, ::1 or localhost), or
+        the path of a JWKS or PEM public-key file (relative to the
+        folder of trac.ini). A URL is fetched on first use and cached;
+        a token naming an unknown key causes one fetch, at most once
+        every `jwt_refresh` seconds; a failed fetch keeps the keys
+        fetched before. A file is read again when it changes. Keys
+        named by the token itself (`jku`, `x5u`, `jwk`, `x5c`) are never
+        used. (since 0.2)
+        """)
+
+    jwt_issuer = Option('remoteuser', 'jwt_issuer', '',
+        """The issuer (`iss`) assertions must carry, exactly. No
+        assertion is believed while it is empty. (since 0.2)
+        """)
+
+    jwt_audience = ListOption('remoteuser', 'jwt_audience', '',
+        doc="""The audiences (`aud`) accepted, comma separated: this
+        Trac's identifier at the proxy or identity provider (an
+        application tag, a client id, a route's domain). The token's
+        `aud` must hold one of them. No assertion is believed while it
+        is empty. (since 0.2)
+        """)
+
+    jwt_algorithms = ListOption('remoteuser', 'jwt_algorithms',
+                                'RS256, PS256, ES256, EdDSA',
+        doc="""Signature algorithms accepted, comma separated (also
+        RS384, RS512, PS384, PS512, ES384, ES512). An algorithm must
+        suit the key's type, and be the key's own `alg` when the key
+        states one. `none` and the HMAC family (HS256 ...) are never
+        accepted, whatever this says: they are dropped with a log line.
+        (since 0.2)
+        """)
+
+    jwt_claim = Option('remoteuser', 'jwt_claim', 'sub',
+        """The claim holding the user name. It is cleaned by the same
+        rules as a header's name (`strip_domain`, `local_domains`,
+        `lowercase`, refusals): with `email` and `local_domains =
+        example.com`, `alice@example.com` is the Trac user `alice`.
+        (since 0.2)
+        """)
+
+    jwt_name_claim = Option('remoteuser', 'jwt_name_claim', 'name',
+        """The claim whose value is stored as the session's display
+        `name`; empty: not synced. (since 0.2)
+        """)
+
+    jwt_email_claim = Option('remoteuser', 'jwt_email_claim', 'email',
+        """The claim whose value is stored as the session's `email`;
+        empty: not synced. (since 0.2)
+        """)
+
+    jwt_groups_claim = Option('remoteuser', 'jwt_groups_claim', '',
+        """The claim listing the user's groups (a list, or a comma or
+        `|` separated string), for the group sync of `sync_groups`.
+        (since 0.2)
+        """)
+
+    jwt_leeway = IntOption('remoteuser', 'jwt_leeway', 60,
+        """Seconds of clock difference allowed when checking `exp`,
+        `nbf` and `iat`. (since 0.2)
+        """)
+
+    jwt_refresh = IntOption('remoteuser', 'jwt_refresh', 300,
+        """The least number of seconds between two fetches of a
+        `jwt_keys` URL: a token naming an unknown key fetches the keys
+        again only when the last fetch is older (at least 10). (since
+        0.2)
         """)
 
     logout_url = Option('remoteuser', 'logout_url', '',
@@ -187,6 +275,7 @@ class RemoteUserAuthenticator(Component):
             interval = 300
         self._throttle = LogThrottle(interval)
         self._settings_cache = (None, None)
+        self._verifier_cache = (None, None)
         self._groups_cache = (None, None, frozenset())
         self._cookie_owners = {}
         self._secret_file = SecretFile()
@@ -209,10 +298,6 @@ class RemoteUserAuthenticator(Component):
     def pre_process_request(self, req, handler):
         decision = self.decision(req)
         self._retire_cookie(req, decision)
-        if decision.name and req.authname == decision.name:
-            changes = self._profile_changes(req, decision)
-            if changes or not req.session.last_visit:
-                self._store_session(req, changes)
         if isinstance(handler, LoginModule):
             if re.match(r'/login/?$', req.path_info):
                 self._check_login(req, decision)
@@ -230,7 +315,8 @@ class RemoteUserAuthenticator(Component):
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded',
-                     'local_domains', 'trust_forwarded_for')) + \
+                     'local_domains', 'trust_forwarded_for', 'name_header',
+                     'email_header', 'groups_header') + _JWT_OPTIONS) + \
             (self.config.get('trac', 'ignore_auth_case'),
              self.secret_file_status())
         key, settings = self._settings_cache
@@ -240,18 +326,23 @@ class RemoteUserAuthenticator(Component):
         broken = loaded is not None and loaded.problem
         secret_header, secret = ('', '') if broken else \
             (self.secret_header, loaded.secret if loaded else self.secret)
+        jwt, jwt_problems = self._assertion_options()
         settings = decisions.make_settings(
             self.header, self.trusted_proxies, secret_header, secret,
             self.strip_domain,
             self.lowercase or LoginModule(self.env).ignore_case,
-            self.local_domains)
+            self.local_domains,
+            **dict(jwt, **{name: self.config.get('remoteuser', name)
+                           for name in ('name_header', 'email_header',
+                                        'groups_header')}))
         if broken:
             # Neither `secret` (perhaps the one the file replaced) nor
             # no secret at all: no header is believed.
             settings = settings._replace(
                 header_key=None,
                 problems=(loaded.problem,) + settings.problems)
-        problems = settings.problems + tuple(self.boolean_problems())
+        problems = tuple(jwt_problems) + settings.problems + \
+            tuple(self.boolean_problems())
         settings = settings._replace(problems=problems)
         for problem in problems:
             self.log.error("TracRemoteUserAuth: %s", problem)
@@ -286,6 +377,12 @@ class RemoteUserAuthenticator(Component):
                 yield ("[remoteuser] %s: %r is not a boolean (true or "
                        "false); the default is used" % (name, value))
 
+    def verifier(self):
+        """The `assertion.Verifier` for the `jwt_*` options, or `None`
+        when neither `jwt_header` nor `jwt_preset` is set."""
+        jwt = self.settings().assertion
+        return jwt.verifier if jwt else None
+
     def group_names(self):
         """Names no user may have: Trac's permission groups, and the
         groups `sync_groups` manages (which may hold permissions before
@@ -319,6 +416,11 @@ class RemoteUserAuthenticator(Component):
             PublicURLFilter(self.env).guard_response(req)
             ClientAddress(self.env).apply(environ, self.settings().networks)
             decision = self.decide(environ)
+            if decision.name and decision.source == decisions.ASSERTION:
+                from remoteuserauth.bindings import AccountBindings
+                bindings = self.env[AccountBindings]
+                if bindings is not None:
+                    decision = bindings.enforce(decision)
             environ[DECISION_KEY] = decision
             if decision.name:
                 environ['REMOTE_USER'] = decision.name
@@ -338,8 +440,11 @@ class RemoteUserAuthenticator(Component):
                            decision.name, trust.describe_peer(decision.peer),
                            decision.source)
         elif decision.rule:
-            where = "header %s" % self.header \
-                if decision.source == decisions.HEADER else "REMOTE_USER"
+            where = {decisions.HEADER: "header %s" % self.header,
+                     decisions.ASSERTION: "the assertion in %s" % (
+                         self.settings().assertion.header
+                         if self.settings().assertion else '?')}.get(
+                decision.source, "REMOTE_USER")
             level = self.log.info if decision.rule in names.NOBODY \
                 else self.log.warning
             self._throttle.log(
@@ -378,66 +483,46 @@ class RemoteUserAuthenticator(Component):
                           "cookie_login = false)")
         LoginModule(self.env)._expire_cookie(req)
 
-    def _profile_changes(self, req, decision):
-        """The session values the profile headers change."""
-        changes = {}
-        for option, key, clean in (('name_header', 'name',
-                                    names.clean_profile_value),
-                                   ('email_header', 'email',
-                                    names.clean_email)):
-            header = self.config.get('remoteuser', option)
-            try:
-                env_key = trust.environ_key(header)
-            except ValueError as e:
-                self._throttle.log(self.log.error, ('option', option),
-                                   "TracRemoteUserAuth: [remoteuser] %s: %s",
-                                   option, e)
-                continue
-            if env_key is None or req.environ.get(env_key) is None:
-                continue
-            if not (decision.network or trust.is_server_variable(env_key)):
-                # A header speaks for the user only from a trusted proxy;
-                # a server variable (env:OIDC_CLAIM_email) is the web
-                # server's own, whoever the peer is.
-                continue
-            value = clean(req.environ[env_key])
-            if value is None:
-                self._throttle.log(
-                    self.log.warning, ('profile', option, req.authname),
-                    "TracRemoteUserAuth: ignored the %s of %s in header %s: "
-                    "not a usable value", key, req.authname, header)
-            elif req.session.get(key) != value:
-                changes[key] = value
-        return changes
+    def _assertion_options(self):
+        """The keyword arguments of `decision.make_settings` for the
+        `jwt_*` options (none while neither `jwt_header` nor
+        `jwt_preset` is set), and what is wrong with them."""
+        get = lambda name: self.config.get('remoteuser', name)
+        if not (get('jwt_header').strip() or get('jwt_preset').strip()):
+            return {}, []
+        explicit = {name: self.config.getlist('remoteuser', name)
+                    if name == 'jwt_algorithms' else get(name)
+                    for name in presets.DEFAULTS
+                    if self.config.has_option('remoteuser', name,
+                                              defaults=False)}
+        audience = self.config.getlist('remoteuser', 'jwt_audience')
+        resolved = presets.resolve(get('jwt_preset'), explicit,
+                                   get('jwt_issuer'), audience)
+        values = resolved.values
+        keys = values['jwt_keys']
+        if keys and '://' not in keys and not os.path.isabs(keys):
+            keys = os.path.join(os.path.dirname(self.config.filename), keys)
+        raw = tuple(get(name) for name in _JWT_OPTIONS) + (keys,)
+        key, verifier = self._verifier_cache
+        if key != raw:
+            verifier = assertion.build(
+                keys, get('jwt_issuer'), audience, values['jwt_algorithms'],
+                get('jwt_leeway') or 60, get('jwt_refresh') or 300,
+                report=self._report_keys,
+                blocked=[resolved.blocked] if resolved.blocked else [])
+            self._verifier_cache = (raw, verifier)
+        return dict(verifier=verifier, jwt_header=values['jwt_header'],
+                    jwt_claim=values['jwt_claim'],
+                    jwt_name_claim=values['jwt_name_claim'],
+                    jwt_email_claim=values['jwt_email_claim'],
+                    jwt_groups_claim=values['jwt_groups_claim']), \
+            [p for p in resolved.problems if p != resolved.blocked]
 
-    def _store_session(self, req, changes):
-        """Store a first visit's session, or the changed profile values,
-        before Trac renders the page.
-
-        Stored here, under `WRITE_LOCK`, rather than by Trac when it
-        answers: Trac's save of a new session invalidates two caches in
-        one transaction, and when threads of one process do that at once
-        on PostgreSQL, each holds what the other waits for (a cache row,
-        the cache's thread lock) for ever. A busy database costs the
-        update, which the next request tries again, never the page.
-        """
-        try:
-            with WRITE_LOCK:
-                session = DetachedSession(self.env, req.authname)
-                session.update(changes)
-                session.save()
-        except Exception as e:
-            self._throttle.log(
-                self.log.warning, ('profile', req.authname),
-                "TracRemoteUserAuth: session of %s not stored (%s); it is "
-                "retried on the next request", req.authname,
-                exception_to_unicode(e))
-            return
-        # Trac loads the stored session again when it is next asked for.
-        del req.session
-        for key, value in sorted(changes.items()):
-            self.log.info("TracRemoteUserAuth: %s of %s set to %r",
-                          key, req.authname, value)
+    def _report_keys(self, level, message):
+        """What the key source of `jwt_keys` has to say, for the log."""
+        self._throttle.log(getattr(self.log, level), ('keys', message),
+                           "TracRemoteUserAuth: [remoteuser] jwt_keys: %s",
+                           message)
 
     def _check_login(self, req, decision):
         """`/login` with no name from the front end would end in Trac's

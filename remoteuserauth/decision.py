@@ -7,20 +7,43 @@ so that it can be tested directly and run outside a request.
 
 from collections import namedtuple
 
-from remoteuserauth import names, trust
+from remoteuserauth import assertion, groups as grouplists, names, trust
 
 Settings = namedtuple('Settings', 'header header_key networks secret_header '
                       'secret_key secret strip_domain lowercase '
-                      'local_domains problems')
+                      'local_domains problems profile_headers assertion',
+                      defaults=((), None))
 Settings.__doc__ = """The [remoteuser] options as the decision needs them.
 
 `problems` lists what is wrong with the configuration, one sentence
 each, naming the option to change. A header is never believed while
 `header_key` is `None`. A `header_key` that is a server variable
-(``env:NAME``) is believed from any peer, as ``REMOTE_USER`` is."""
+(``env:NAME``) is believed from any peer, as ``REMOTE_USER`` is.
+`profile_headers` holds ``(field, header, key)`` for the display name,
+e-mail and groups headers. With `assertion` (an `AssertionSettings`),
+names come from a verified signed assertion only."""
+
+AssertionSettings = namedtuple('AssertionSettings', 'header header_key '
+                               'bearer verifier claim name_claim '
+                               'email_claim groups_claim')
+AssertionSettings.__doc__ = """The ``jwt_*`` options as the decision
+needs them: the header (`header_key` `None` when it is unusable: then no
+assertion is read), whether it is ``Authorization`` (`bearer`), the
+`assertion.Verifier`, and the claims holding the user name and the
+profile (empty: not read)."""
+
+Profile = namedtuple('Profile', 'name email groups origins')
+Profile.__doc__ = """What the source that named the user says about
+them: the display `name` and `email` (cleaned text, or `None` when not
+sent or unusable), the `groups` listed (a frozenset, or `None` when not
+sent, which changes no membership), and `origins`, a dict saying where
+each field came from (``header X-Email``, ``claim email``)."""
+
+NO_PROFILE = Profile(None, None, None, {})
 
 Decision = namedtuple('Decision', 'name source veto rule reason peer '
-                      'network received notes')
+                      'network received notes profile assertion',
+                      defaults=(NO_PROFILE, None))
 Decision.__doc__ = """Who the front end says the request comes from.
 
 - `name`: the accepted, cleaned user name, or `None`.
@@ -31,21 +54,53 @@ Decision.__doc__ = """Who the front end says the request comes from.
 - `rule`, `reason`: why the deciding value was refused (`names` rules).
 - `peer`: the direct peer (`trust.direct_peer`); `network`: the
   trusted network it fell in.
-- `received`: the value that decided, as received.
-- `notes`: sentences about values that were looked at and ignored."""
+- `received`: the value that decided, as received (for an assertion,
+  the claim holding the name; never the token).
+- `notes`: sentences about values that were looked at and ignored.
+- `profile`: the `Profile` from the same source, when a name was
+  accepted.
+- `assertion`: the `assertion.Verdict` on the token, when one was
+  verified."""
 
 SERVER = 'server'
 HEADER = 'header'
+ASSERTION = 'assertion'
+
+#: A verified assertion without the claim that holds the user name.
+NO_CLAIM = 'no-claim'
 
 
 def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
                   secret_header='', secret='', strip_domain=True,
-                  lowercase=False, local_domains=()):
+                  lowercase=False, local_domains=(), name_header='',
+                  email_header='', groups_header='', verifier=None,
+                  jwt_header='', jwt_claim='sub', jwt_name_claim='name',
+                  jwt_email_claim='email', jwt_groups_claim=''):
     """Build `Settings` from option values, collecting what is wrong.
 
     `lowercase` is the case fold in force: ``[remoteuser] lowercase`` or
-    Trac's ``[trac] ignore_auth_case``."""
+    Trac's ``[trac] ignore_auth_case``. With a `verifier` (an
+    `assertion.Verifier`), the user name comes from the signed assertion
+    in `jwt_header` only."""
     problems = []
+    profile_headers = []
+    for field, option, value in (('name', 'name_header', name_header),
+                                 ('email', 'email_header', email_header),
+                                 ('groups', 'groups_header', groups_header)):
+        try:
+            key = trust.environ_key(value)
+        except ValueError as e:
+            problems.append("[remoteuser] %s: %s; it is not read" % (option,
+                                                                    e))
+            continue
+        if key:
+            profile_headers.append((field, value.strip(), key))
+    jwt = None
+    if verifier is not None:
+        jwt, jwt_problems = _assertion_settings(
+            verifier, jwt_header, jwt_claim, jwt_name_claim, jwt_email_claim,
+            jwt_groups_claim)
+        problems.extend(jwt_problems)
     domains, errors = names.parse_local_domains(local_domains or ())
     problems.extend(errors)
     networks, errors = trust.parse_networks(trusted_proxies or ())
@@ -75,7 +130,29 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
     return Settings(header.strip() if header else '', header_key, networks,
                     secret_header.strip(), secret_key, secret,
                     bool(strip_domain), bool(lowercase), domains,
-                    tuple(problems))
+                    tuple(problems), tuple(profile_headers), jwt)
+
+
+def _assertion_settings(verifier, header, claim, name_claim, email_claim,
+                        groups_claim):
+    problems = list(verifier.problems)
+    header = (header or '').strip()
+    try:
+        key = trust.environ_key(header)
+    except ValueError as e:
+        problems.append("[remoteuser] jwt_header: %s; no assertion is "
+                        "believed until it is corrected" % e)
+        key = None
+    if key is None and not problems:
+        problems.append("[remoteuser] jwt_header is empty; no assertion is "
+                        "believed")
+    if not (claim or '').strip():
+        problems.append("[remoteuser] jwt_claim is empty; no assertion is "
+                        "believed")
+    return AssertionSettings(
+        header, key, key == 'HTTP_AUTHORIZATION', verifier,
+        (claim or '').strip(), (name_claim or '').strip(),
+        (email_claim or '').strip(), (groups_claim or '').strip()), problems
 
 
 def decide(environ, settings, groups=()):
@@ -90,16 +167,25 @@ def decide(environ, settings, groups=()):
     peer = trust.direct_peer(environ)
     network = trust.trusted_network(peer, settings.networks)
     notes = []
+    if settings.assertion is not None:
+        return _decide_assertion(environ, settings, groups, peer, network,
+                                 notes)
+    proven = network is not None and not (
+        settings.secret_key and not trust.secret_matches(
+            settings.secret, environ.get(settings.secret_key)))
 
     def verdict(value, source):
         cleaned = names.clean_name(value, settings.strip_domain,
                                    settings.lowercase, groups,
                                    settings.local_domains)
         veto = cleaned.name is None and cleaned.rule not in names.NOBODY
+        profile = _header_profile(environ, settings, proven, source,
+                                  cleaned.name, notes) \
+            if cleaned.name else NO_PROFILE
         return Decision(cleaned.name, source, veto, cleaned.rule,
                         cleaned.reason, peer,
                         str(network) if network else None, value,
-                        tuple(notes))
+                        tuple(notes), profile)
 
     header_value = nobody = None
     if settings.header_key:
@@ -133,3 +219,107 @@ def decide(environ, settings, groups=()):
         return nobody
     return Decision(None, None, False, None, None, peer,
                     str(network) if network else None, None, tuple(notes))
+
+
+def _header_profile(environ, settings, proven, source, user, notes):
+    """The profile headers: believed from a proxy the decision trusts
+    (its address, and the secret when one is set; for the groups, only
+    when that proxy also named the user), or when they name server
+    variables, which only the web server sets."""
+    values = {}
+    origins = {}
+    for field, header, key in settings.profile_headers:
+        value = environ.get(key)
+        believed = trust.is_server_variable(key) or proven and (
+            field != 'groups' or source == HEADER)
+        if value is None or not believed:
+            continue
+        origins[field] = "header %s" % header
+        if field == 'groups':
+            values[field] = grouplists.parse_groups_header(value)
+            continue
+        values[field] = (names.clean_email if field == 'email'
+                         else names.clean_profile_value)(value)
+        if values[field] is None:
+            notes.append("ignored the %s of %s in header %s: not a usable "
+                         "value" % (field, user, header))
+    return Profile(values.get('name'), values.get('email'),
+                   values.get('groups'), origins)
+
+
+def _claims_profile(claims, jwt, user, notes):
+    """The profile claims of a verified assertion."""
+    values = {}
+    origins = {}
+    for field, claim in (('name', jwt.name_claim),
+                         ('email', jwt.email_claim)):
+        if not claim or claim not in claims:
+            continue
+        origins[field] = "claim %s" % claim
+        text = assertion.claim_text(claims, claim)
+        values[field] = None if text is None else \
+            (names.clean_email if field == 'email'
+             else names.clean_profile_value)(text.encode('utf-8'))
+        if values[field] is None:
+            notes.append("ignored the %s of %s in claim %s of the "
+                         "assertion: not a usable value" % (field, user,
+                                                            claim))
+    if jwt.groups_claim:
+        listed = assertion.claim_list(claims, jwt.groups_claim)
+        if listed is not None:
+            origins['groups'] = "claim %s" % jwt.groups_claim
+            values['groups'] = grouplists.clean_groups(listed)
+    return Profile(values.get('name'), values.get('email'),
+                   values.get('groups'), origins)
+
+
+def _decide_assertion(environ, settings, groups, peer, network, notes):
+    """The name from the signed assertion, whatever the peer; `header`
+    and ``REMOTE_USER`` are not read. A present but invalid assertion
+    vetoes (the request stays anonymous whatever cookie it carries); an
+    absent one means nobody."""
+    jwt = settings.assertion
+    network = str(network) if network else None
+
+    def outcome(name=None, veto=False, rule=None, reason=None,
+                received=None, profile=NO_PROFILE, verdict=None):
+        return Decision(name, ASSERTION if (name or rule) else None, veto,
+                        rule, reason, peer, network, received, tuple(notes),
+                        profile, verdict)
+
+    value = environ.get(jwt.header_key) if jwt.header_key else None
+    extracted = assertion.extract_token(value, jwt.bearer)
+    if extracted.token is None and extracted.rule is None:
+        for key, what in ((settings.header_key, "header %s"
+                           % settings.header), ('REMOTE_USER', "REMOTE_USER")):
+            if key and environ.get(key):
+                notes.append("%s ignored: [remoteuser] jwt_header is set, so "
+                             "names come only from a verified assertion"
+                             % what)
+        return outcome()
+    if extracted.rule in assertion.NOBODY:
+        notes.append("%s: %s" % (jwt.header, extracted.reason))
+        return outcome()
+    if extracted.rule:
+        return outcome(veto=True, rule=extracted.rule,
+                       reason=extracted.reason)
+    verdict = jwt.verifier.verify(extracted.token)
+    if not verdict.accepted:
+        return outcome(veto=True, rule=verdict.rule, reason=verdict.reason,
+                       verdict=verdict)
+    user = assertion.claim_text(verdict.claims, jwt.claim)
+    if user is None:
+        return outcome(veto=True, rule=NO_CLAIM, verdict=verdict,
+                       reason="the verified assertion has no text claim %r "
+                       "to take the user name from; set [remoteuser] "
+                       "jwt_claim to the claim that holds it" % jwt.claim)
+    cleaned = names.clean_name(user.encode('utf-8'), settings.strip_domain,
+                               settings.lowercase, groups,
+                               settings.local_domains)
+    if cleaned.name is None:
+        return outcome(veto=True, rule=cleaned.rule, received=user,
+                       reason="claim %s of the assertion: %s"
+                       % (jwt.claim, cleaned.reason), verdict=verdict)
+    return outcome(cleaned.name, received=user, verdict=verdict,
+                   profile=_claims_profile(verdict.claims, jwt, cleaned.name,
+                                           notes))

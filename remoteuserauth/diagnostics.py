@@ -1,8 +1,8 @@
 """Answers to "why am I anonymous?", shared by the check command and the
 admin panel. Nothing here imports Trac."""
 
-from remoteuserauth import names, trust
-from remoteuserauth.decision import HEADER
+from remoteuserauth import assertion, names, trust
+from remoteuserauth.decision import ASSERTION, HEADER
 
 # What to change, for each reason a name can be refused.
 _HINTS = {
@@ -38,9 +38,13 @@ def verdict_line(decision):
     if decision.name:
         return "accepted: %s" % decision.name
     if decision.rule:
-        where = 'header' if decision.source == HEADER else 'REMOTE_USER'
-        return "refused: %s (rule: %s, in %s; %s)" % (
-            decision.reason, decision.rule, where, _HINTS[decision.rule])
+        where = {HEADER: 'header', ASSERTION: 'assertion'}.get(
+            decision.source, 'REMOTE_USER')
+        # Refusals of the assertion itself name their option already.
+        hint = _HINTS.get(decision.rule)
+        return "refused: %s (rule: %s, in %s%s)" % (
+            decision.reason, decision.rule, where,
+            '; ' + hint if hint else '')
     if decision.notes:
         return "refused: %s" % decision.notes[-1]
     return "refused: no user name in the configured header or in " \
@@ -75,3 +79,32 @@ def risky_settings(settings):
         warnings.append("[remoteuser] trusted_proxies is empty: the header "
                         "%s is never believed" % settings.header)
     return warnings
+
+
+def assertion_warnings(verifier, status):
+    """Warnings about signed assertions: what keeps any from being
+    believed (PyJWT, issuer, audience, keys), and keys that failed to
+    load or are not loaded yet."""
+    warnings = []
+    if status is None:
+        return warnings
+    if status['error']:
+        warnings.append("[remoteuser] jwt_keys: %s" % status['error'])
+    elif not status['keys']:
+        warnings.append("[remoteuser] jwt_keys: no key is loaded yet from %s "
+                        "(keys are loaded by the first request carrying an "
+                        "assertion)" % status['source'])
+    return warnings
+
+
+def key_rows(status):
+    """The keys of a verifier's status, for a table: kid, type, alg,
+    source, and when they were loaded."""
+    if status is None:
+        return []
+    loaded = assertion.format_time(status['loaded_at']) \
+        if status['loaded_at'] else 'never'
+    return [{'kid': key.kid or '(none)',
+             'type': ' '.join(filter(None, (key.kty, key.crv))),
+             'alg': key.alg or '(any that fits)', 'source': key.source,
+             'loaded': loaded} for key in status['keys']]

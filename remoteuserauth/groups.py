@@ -22,8 +22,14 @@ def parse_groups_header(value):
     are left out."""
     if value is None:
         return frozenset()
+    return clean_groups(_SEPARATORS.split(decode_header_value(value)))
+
+
+def clean_groups(items):
+    """The usable group names among `items` (text), stripped; empty and
+    malformed entries are left out."""
     groups = set()
-    for item in _SEPARATORS.split(decode_header_value(value)):
+    for item in items:
         item = item.strip()
         if item and not has_forbidden_character(item) and len(item) <= 255:
             groups.add(item)

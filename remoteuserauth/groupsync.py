@@ -7,9 +7,8 @@ from trac.perm import PermissionExistsError, PermissionSystem
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 
-from remoteuserauth import groups, trust
+from remoteuserauth import groups
 from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
-from remoteuserauth.decision import HEADER
 from remoteuserauth.throttle import LogThrottle
 
 
@@ -22,9 +21,11 @@ class GroupSynchronizer(Component):
 
     groups_header = Option('remoteuser', 'groups_header', '',
         """Header in which a trusted proxy lists the user's groups,
-        separated by commas or `|` (e.g. `X-Forwarded-Groups`). Only the
-        groups named in `sync_groups` are added or removed; a request
-        without the header changes nothing.
+        separated by commas or `|` (e.g. `X-Forwarded-Groups`), or
+        `env:NAME` for a server variable. Only the groups named in
+        `sync_groups` are added or removed; a request without the header
+        changes nothing. With `jwt_header`, `jwt_groups_claim` of the
+        assertion is used instead.
         """)
 
     sync_groups = ListOption('remoteuser', 'sync_groups', '',
@@ -43,12 +44,11 @@ class GroupSynchronizer(Component):
     def pre_process_request(self, req, handler):
         auth = RemoteUserAuthenticator(self.env)
         decision = auth.decision(req)
-        if decision.name and req.authname == decision.name and (
-                decision.network and decision.source == HEADER or
-                # The web server's own variable (env:OIDC_CLAIM_groups)
-                # speaks for the user it authenticated, whoever the peer.
-                trust.is_server_variable(self.groups_key())):
-            self.synchronize(decision.name, req.environ)
+        listed = decision.profile.groups
+        if decision.name and listed is not None and \
+                req.authname == decision.name:
+            self.synchronize(decision.name, listed,
+                             decision.profile.origins['groups'])
         return handler
 
     def post_process_request(self, req, template, data, metadata):
@@ -63,27 +63,15 @@ class GroupSynchronizer(Component):
                                "TracRemoteUserAuth: %s", problem)
         return managed
 
-    def groups_key(self):
-        """The environ key of `groups_header`, or `None` (a bad name is
-        logged)."""
-        try:
-            return trust.environ_key(self.groups_header)
-        except ValueError as e:
-            self._throttle.log(self.log.error, 'header',
-                               "TracRemoteUserAuth: [remoteuser] "
-                               "groups_header: %s", e)
-            return None
-
-    def synchronize(self, user, environ):
-        """Bring `user`'s memberships in line with the groups header of
-        `environ`; returns the ``(added, removed)`` group names."""
-        key = self.groups_key()
-        if key is None or key not in environ:
-            return [], []
+    def synchronize(self, user, listed, origin='groups_header'):
+        """Bring `user`'s memberships among the `sync_groups` in line
+        with the group names `listed` (from the decision's profile:
+        `groups_header` of a trusted proxy, or `jwt_groups_claim`);
+        `origin` says where they came from, for the log. Returns the
+        ``(added, removed)`` group names."""
         managed = self.managed_groups()
         if not managed:
             return [], []
-        listed = groups.parse_groups_header(environ[key])
         perm = PermissionSystem(self.env)
         to_add, to_remove = groups.plan(user, listed, managed,
                                         perm.get_all_permissions())
@@ -116,9 +104,8 @@ class GroupSynchronizer(Component):
             return [], []
         for group in to_add:
             self.log.info("TracRemoteUserAuth: added %s to group %s (listed "
-                          "in %s)", user, group, self.groups_header)
+                          "in %s)", user, group, origin)
         for group in to_remove:
             self.log.info("TracRemoteUserAuth: removed %s from group %s (no "
-                          "longer listed in %s)", user, group,
-                          self.groups_header)
+                          "longer listed in %s)", user, group, origin)
         return to_add, to_remove

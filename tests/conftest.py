@@ -26,6 +26,8 @@ import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
 from servers import find_header  # noqa: E402
 import remoteuserauth.publicurl  # noqa: E402,F401
 import remoteuserauth.groupsync  # noqa: E402,F401
+import remoteuserauth.profilesync  # noqa: E402,F401
+import remoteuserauth.bindings  # noqa: E402,F401
 import remoteuserauth.admin  # noqa: E402,F401
 import remoteuserauth.revoke  # noqa: E402,F401
 

@@ -96,7 +96,7 @@ def test_check_completion(make_env):
     from trac.admin.console import TracAdmin
     console = TracAdmin()
     console.env_set(env.path, env.env())
-    assert {'check', 'collisions', 'selftest'} <= {
+    assert {'bindings', 'check', 'collisions', 'selftest'} <= {
         c.strip() for c in console.complete_line('', 'remoteuser ')}
     assert sorted(c.strip() for c in
                   console.complete_line('', 'remoteuser check ')) == \

@@ -13,11 +13,16 @@ def test_bench_quick_run_prints_the_ratios():
                           '--quick', '--no-servers'], capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    assert re.search(r'ratio plugin/remote_user\s+\d+\.\d+', out.stdout)
-    assert re.search(r'ratio plugin/cookie\s+\d+\.\d+', out.stdout)
-    assert re.search(r'Decision alone: \d+\.\d+ us per call', out.stdout)
-    assert re.search(r"The plugin's own hooks: \d+ us per request, "
-                     r"\d+\.\d+ % of it", out.stdout)
+    for case in ('plugin', 'assertion'):
+        for base in ('remote_user', 'cookie'):
+            assert re.search(r'ratio %s/%s\s+\d+\.\d+' % (case, base),
+                             out.stdout)
+        mode = 'header' if case == 'plugin' else case
+        assert re.search(r"The plugin's own hooks, %s mode: \d+ us per "
+                         r"request, \d+\.\d+ %% of it" % mode, out.stdout)
+    assert re.search(r'Decision alone: header \d+\.\d+ us, assertion '
+                     r'\d+\.\d+ us per call .* new ES256 token: \d+\.\d+ us',
+                     out.stdout)
 
 
 def test_bench_cluster_quick_run():

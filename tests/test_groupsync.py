@@ -65,7 +65,7 @@ def test_nothing_written_when_unchanged(synced):
     from remoteuserauth.groupsync import GroupSynchronizer
     for _ in range(3):
         assert GroupSynchronizer(env).synchronize(
-            'alice', {'HTTP_X_GROUPS': 'developers'}) == ([], [])
+            'alice', {'developers'}) == ([], [])
     assert calls == []
     for _ in range(3):
         request(synced, 'developers')
@@ -117,7 +117,7 @@ def test_race_lost_is_logged_and_retried(synced):
     env.db_transaction("INSERT INTO permission VALUES ('alice', 'testers')")
     # The cached permissions still say alice is not a tester.
     assert ('alice', 'testers') not in perms
-    added, removed = sync.synchronize('alice', {'HTTP_X_GROUPS': 'testers'})
+    added, removed = sync.synchronize('alice', {'testers'})
     assert (added, removed) == ([], [])
     assert 'groups of alice were synced by a concurrent request' in \
         synced.log()

@@ -1,0 +1,91 @@
+"""Keeps each user's display name and e-mail address in Trac's session
+in step with what the front end says about them, whatever told it: the
+profile headers of a trusted proxy, or the claims of a signed assertion
+(see `decision.Profile`)."""
+
+from trac.config import Option
+from trac.core import Component, implements
+from trac.util.text import exception_to_unicode
+from trac.web.api import IRequestFilter
+from trac.web.session import DetachedSession
+
+from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
+from remoteuserauth.throttle import LogThrottle
+
+
+class ProfileSynchronizer(Component):
+    """Stores the name and e-mail address the front end gives for the
+    user in their session, when they change, and a first visit's session
+    before Trac renders the page."""
+
+    implements(IRequestFilter)
+
+    name_header = Option('remoteuser', 'name_header', '',
+        """Header carrying the user's display name, from a trusted
+        proxy (or `env:NAME`, a server variable); it is stored as the
+        session's `name` when it changes. With `jwt_header`, the
+        `jwt_name_claim` of the assertion is used instead.
+        """)
+
+    email_header = Option('remoteuser', 'email_header', '',
+        """Header carrying the user's e-mail address, from a trusted
+        proxy (or `env:NAME`, a server variable); it is stored as the
+        session's `email` when it changes. With `jwt_header`, the
+        `jwt_email_claim` of the assertion is used instead.
+        """)
+
+    def __init__(self):
+        self._throttle = LogThrottle(300)
+
+    # IRequestFilter methods
+
+    def pre_process_request(self, req, handler):
+        decision = RemoteUserAuthenticator(self.env).decision(req)
+        if decision.name and req.authname == decision.name:
+            changes = self.changes(req.session, decision.profile)
+            if changes or not req.session.last_visit:
+                self._store_session(req, changes, decision.profile)
+        return handler
+
+    def post_process_request(self, req, template, data, metadata):
+        return template, data, metadata
+
+    # Public API
+
+    @staticmethod
+    def changes(session, profile):
+        """The session values `profile` changes."""
+        return {key: value for key, value in (('name', profile.name),
+                                              ('email', profile.email))
+                if value is not None and session.get(key) != value}
+
+    # Internal methods
+
+    def _store_session(self, req, changes, profile):
+        """Store a first visit's session, or the changed profile values,
+        before Trac renders the page.
+
+        Stored here, under `WRITE_LOCK`, rather than by Trac when it
+        answers: Trac's save of a new session invalidates two caches in
+        one transaction, and when threads of one process do that at once
+        on PostgreSQL, each holds what the other waits for (a cache row,
+        the cache's thread lock) for ever. A busy database costs the
+        update, which the next request tries again, never the page.
+        """
+        try:
+            with WRITE_LOCK:
+                session = DetachedSession(self.env, req.authname)
+                session.update(changes)
+                session.save()
+        except Exception as e:
+            self._throttle.log(
+                self.log.warning, ('profile', req.authname),
+                "TracRemoteUserAuth: session of %s not stored (%s); it is "
+                "retried on the next request", req.authname,
+                exception_to_unicode(e))
+            return
+        # Trac loads the stored session again when it is next asked for.
+        del req.session
+        for key, value in sorted(changes.items()):
+            self.log.info("TracRemoteUserAuth: %s of %s set to %r (from %s)",
+                          key, req.authname, value, profile.origins[key])
