@@ -26,6 +26,9 @@ from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.throttle import LogThrottle
 
+#: Where a request keeps the settings it was decided with.
+_SETTINGS_KEY = 'remoteuserauth.settings'
+
 #: Where a request keeps its decision, so it is made once per request.
 DECISION_KEY = 'remoteuserauth.decision'
 
@@ -310,8 +313,17 @@ class RemoteUserAuthenticator(Component):
 
     # Public API
 
-    def settings(self):
-        """The current `decision.Settings`; problems are logged."""
+    def settings(self, environ=None):
+        """The current `decision.Settings`; problems are logged.
+
+        With the request's `environ`, they are read once per request:
+        comparing the options with the cached ones costs more than the
+        rest of the decision."""
+        if environ is not None:
+            settings = environ.get(_SETTINGS_KEY)
+            if settings is None:
+                settings = environ[_SETTINGS_KEY] = self.settings()
+            return settings
         raw = tuple(self.config.get('remoteuser', name) for name in
                     ('header', 'trusted_proxies', 'secret_header', 'secret',
                      'strip_domain', 'lowercase', 'trust_forwarded',
@@ -401,7 +413,8 @@ class RemoteUserAuthenticator(Component):
     def decide(self, environ):
         """Run the decision for a WSGI environment, without side effects
         (for diagnostics)."""
-        return decisions.decide(environ, self.settings(), self.group_names())
+        return decisions.decide(environ, self.settings(environ),
+                                self.group_names())
 
     def decision(self, req):
         """The decision for `req`, made once; it also leaves the
@@ -414,7 +427,8 @@ class RemoteUserAuthenticator(Component):
             # and the client address before Trac's cookie login reads it.
             from remoteuserauth.publicurl import PublicURLFilter
             PublicURLFilter(self.env).guard_response(req)
-            ClientAddress(self.env).apply(environ, self.settings().networks)
+            ClientAddress(self.env).apply(environ,
+                                          self.settings(environ).networks)
             decision = self.decide(environ)
             if decision.name and decision.source == decisions.ASSERTION:
                 from remoteuserauth.bindings import AccountBindings

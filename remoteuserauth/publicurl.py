@@ -54,7 +54,8 @@ class PublicURLFilter(Component):
 
     def pre_process_request(self, req, handler):
         ClientAddress(self.env).apply(
-            req.environ, RemoteUserAuthenticator(self.env).settings().networks)
+            req.environ,
+            RemoteUserAuthenticator(self.env).settings(req.environ).networks)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -89,7 +90,7 @@ class PublicURLFilter(Component):
         base = self.configured_base()
         if base is not None:
             return base
-        settings = RemoteUserAuthenticator(self.env).settings()
+        settings = RemoteUserAuthenticator(self.env).settings(environ)
         trusted = trust.trusted_network(trust.direct_peer(environ),
                                         settings.networks)
         seen = urls.request_url(environ)

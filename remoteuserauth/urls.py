@@ -138,10 +138,13 @@ def url_string(public, path=''):
                        '', ''))
 
 
+_CONTROL_RE = re.compile('[\x00-\x1f\x7f-\x9f]')
+
+
 def has_control_character(text):
     """Whether `text` holds a character that may never appear in a
     response header: C0 controls (CR, LF, NUL ...), DEL, C1 controls."""
-    return any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text)
+    return _CONTROL_RE.search(text) is not None
 
 
 def quote_location(url):

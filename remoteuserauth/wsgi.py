@@ -50,7 +50,7 @@ def application(environ, start_response):
         return [body]
     env = _open_environment(environ)
     if env is not None:
-        networks = RemoteUserAuthenticator(env).settings().networks
+        networks = RemoteUserAuthenticator(env).settings(environ).networks
         ClientAddress(env).apply(environ, networks)
         prefix = _mount_prefix(env, environ, networks)
         if prefix:
