@@ -11,6 +11,7 @@ widen it.
 Nothing here imports Trac.
 """
 
+import functools
 import hmac
 import ipaddress
 import re
@@ -111,6 +112,10 @@ def parse_address(text):
     return address
 
 
+# A request asks up to three times (the decision, the public address,
+# the client address), and the peers are few; bounded, so that clients
+# from many addresses only churn it.
+@functools.lru_cache(maxsize=1024)
 def trusted_network(peer, networks):
     """Return the first of `networks` holding the address `peer`, or
     `None` when the peer is not trusted (or is no address at all)."""
