@@ -405,8 +405,7 @@ class RemoteUserAuthenticator(Component):
         if key is not perms or raw != managed:
             groups = frozenset(action for subject, action in perms
                                if not action.isupper()) | \
-                frozenset(name.strip() for name in managed.split(',')
-                          if name.strip())
+                frozenset(self.config.getlist('remoteuser', 'sync_groups'))
             self._groups_cache = (perms, managed, groups)
         return groups
 
@@ -454,10 +453,10 @@ class RemoteUserAuthenticator(Component):
                            decision.name, trust.describe_peer(decision.peer),
                            decision.source)
         elif decision.rule:
+            jwt = self.settings().assertion
             where = {decisions.HEADER: "header %s" % self.header,
                      decisions.ASSERTION: "the assertion in %s" % (
-                         self.settings().assertion.header
-                         if self.settings().assertion else '?')}.get(
+                         jwt.header if jwt else '?')}.get(
                 decision.source, "REMOTE_USER")
             level = self.log.info if decision.rule in names.NOBODY \
                 else self.log.warning

@@ -87,12 +87,7 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
     for field, option, value in (('name', 'name_header', name_header),
                                  ('email', 'email_header', email_header),
                                  ('groups', 'groups_header', groups_header)):
-        try:
-            key = trust.environ_key(value)
-        except ValueError as e:
-            problems.append("[remoteuser] %s: %s; it is not read" % (option,
-                                                                    e))
-            continue
+        key = _environ_key(option, value, problems, "; it is not read")
         if key:
             profile_headers.append((field, value.strip(), key))
     jwt = None
@@ -105,17 +100,11 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
     problems.extend(errors)
     networks, errors = trust.parse_networks(trusted_proxies or ())
     problems.extend("[remoteuser] trusted_proxies: %s" % e for e in errors)
-    try:
-        header_key = trust.environ_key(header)
-    except ValueError as e:
-        problems.append("[remoteuser] header: %s; no header is believed "
-                        "until it is corrected" % e)
-        header_key = None
-    try:
-        secret_key = trust.environ_key(secret_header)
-    except ValueError as e:
-        problems.append("[remoteuser] secret_header: %s" % e)
-        secret_key = None
+    header_key = _environ_key('header', header, problems,
+                              "; no header is believed until it is "
+                              "corrected")
+    secret_key = _environ_key('secret_header', secret_header, problems)
+    if secret_key is None:
         secret_header = ''
     secret = secret or ''
     if trust.is_server_variable(header_key):
@@ -133,16 +122,23 @@ def make_settings(header='Remote-User', trusted_proxies=('127.0.0.1', '::1'),
                     tuple(problems), tuple(profile_headers), jwt)
 
 
+def _environ_key(option, value, problems, consequence=''):
+    """The environ key of the header or variable that `option` names
+    (`trust.environ_key`), or `None`; a name that is not valid is added
+    to `problems`, followed by `consequence`."""
+    try:
+        return trust.environ_key(value)
+    except ValueError as e:
+        problems.append("[remoteuser] %s: %s%s" % (option, e, consequence))
+        return None
+
+
 def _assertion_settings(verifier, header, claim, name_claim, email_claim,
                         groups_claim):
     problems = list(verifier.problems)
     header = (header or '').strip()
-    try:
-        key = trust.environ_key(header)
-    except ValueError as e:
-        problems.append("[remoteuser] jwt_header: %s; no assertion is "
-                        "believed until it is corrected" % e)
-        key = None
+    key = _environ_key('jwt_header', header, problems,
+                       "; no assertion is believed until it is corrected")
     if key is None and not problems:
         problems.append("[remoteuser] jwt_header is empty; no assertion is "
                         "believed")

@@ -86,28 +86,11 @@ class PublicURLFilter(Component):
 
     def public_url(self, environ):
         """The public address for the request in `environ`, or `None`
-        when the backend's own view is right."""
-        base = self.configured_base()
-        if base is not None:
-            return base
-        settings = RemoteUserAuthenticator(self.env).settings(environ)
-        trusted = trust.trusted_network(trust.direct_peer(environ),
-                                        settings.networks)
-        seen = urls.request_url(environ)
-        if trusted and self.trust_forwarded:
-            public = urls.forwarded_url(environ, seen)
-            return public if public != seen else None
-        if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
-                seen.scheme == 'https' and not _server_says_https(environ):
-            # tracd believes X-Forwarded-Proto from anyone; undo that.
-            peer = trust.describe_peer(trust.direct_peer(environ))
-            self._throttle.log(
-                self.log.warning, peer,
-                "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "
-                "the peer is not in [remoteuser] trusted_proxies", peer)
-            return urls.request_url(dict(environ,
-                                         **{'wsgi.url_scheme': 'http'}))
-        return None
+        when the backend's own view is right; found once per request
+        (the guard and the filter both ask)."""
+        if _PUBLIC_KEY not in environ:
+            environ[_PUBLIC_KEY] = self._find_public_url(environ)
+        return environ[_PUBLIC_KEY]
 
     def guard_response(self, req):
         """Hold the response of `req` to the public site: redirects,
@@ -140,6 +123,29 @@ class PublicURLFilter(Component):
         req._start_response = start_clean_response
 
     # Internal methods
+
+    def _find_public_url(self, environ):
+        base = self.configured_base()
+        if base is not None:
+            return base
+        settings = RemoteUserAuthenticator(self.env).settings(environ)
+        trusted = trust.trusted_network(trust.direct_peer(environ),
+                                        settings.networks)
+        seen = urls.request_url(environ)
+        if trusted and self.trust_forwarded:
+            public = urls.forwarded_url(environ, seen)
+            return public if public != seen else None
+        if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
+                seen.scheme == 'https' and not _server_says_https(environ):
+            # tracd believes X-Forwarded-Proto from anyone; undo that.
+            peer = trust.describe_peer(trust.direct_peer(environ))
+            self._throttle.log(
+                self.log.warning, peer,
+                "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "
+                "the peer is not in [remoteuser] trusted_proxies", peer)
+            return urls.request_url(dict(environ,
+                                         **{'wsgi.url_scheme': 'http'}))
+        return None
 
     def _redirect_listener(self, public):
         allowed = tuple(url for url in (
@@ -197,6 +203,9 @@ class PublicURLFilter(Component):
 #: its redirects was replaced (the replacement is not checked again).
 _GUARDED_KEY = 'remoteuserauth.guarded'
 _REDIRECTED_KEY = 'remoteuserauth.redirected'
+
+#: Where a request keeps its public address.
+_PUBLIC_KEY = 'remoteuserauth.public'
 
 #: Where Trac copies a referer into the redirect.
 _LOGIN_PATHS = re.compile(r'/(login|logout)/?$')

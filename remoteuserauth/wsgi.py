@@ -81,8 +81,7 @@ def _missing_project(environ):
     except (UnicodeEncodeError, UnicodeDecodeError):
         return name
     if name.startswith('.') or len(name) > 255 or \
-            any(c in name for c in '\\\x00') or \
-            any(ord(c) < 32 for c in name) or \
+            '\\' in name or any(ord(c) < 32 for c in name) or \
             not os.path.isfile(os.path.join(parent, name, 'VERSION')):
         return name
     return None
