@@ -90,3 +90,17 @@ def test_no_header_configured_reads_only_remote_user():
     assert decide(env(REMOTE_USER='DOM\\alice'), s).name == 'alice'
     foreign = decide(env(REMOTE_USER='EVIL\\alice'), s)
     assert foreign.name is None and foreign.veto
+
+
+def test_server_variable_header_counts_from_any_peer_and_only_itself():
+    s = make_settings(header='env:SM_USER', local_domains=['EXAMPLE'])
+    untrusted = {'REMOTE_ADDR': '192.0.2.9'}
+    assert decide(dict(untrusted, SM_USER='EXAMPLE\\alice'), s).name == \
+        'alice'
+    # The client's own SM_USER header is another key; it is never read.
+    assert decide(dict(untrusted, HTTP_SM_USER='alice'), s).name is None
+    assert decide(dict(env(), HTTP_SM_USER='alice'), s).name is None
+    # Cleaning and refusals apply as to any name.
+    refused = decide(dict(untrusted, SM_USER='admin\r\n'), s)
+    assert refused.name is None and refused.veto
+    assert decide(dict(untrusted, SM_USER='EVIL\\admin'), s).veto

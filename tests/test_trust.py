@@ -75,6 +75,34 @@ def test_environ_key_refuses_bad_names(header):
         trust.environ_key(header)
 
 
+@pytest.mark.parametrize('header, key', [
+    ('env:OIDC_id_token', 'OIDC_id_token'),
+    ('ENV:SM_USER', 'SM_USER'),
+    (' env: SM_USER ', 'SM_USER'),
+    ('env:REMOTE_USER', 'REMOTE_USER'),
+])
+def test_environ_key_names_server_variables(header, key):
+    assert trust.environ_key(header) == key
+    assert trust.is_server_variable(key)
+    assert not trust.is_server_variable(trust.environ_key('SM_USER'))
+
+
+@pytest.mark.parametrize('header', [
+    # Variables the client sets: a header, or the request line and Host.
+    'env:HTTP_REMOTE_USER', 'env:http_remote_user', 'env:Http_Sm_User',
+    'env:QUERY_STRING', 'env:PATH_INFO', 'env:SCRIPT_NAME',
+    'env:CONTENT_TYPE', 'env:SERVER_NAME', 'env:REMOTE_ADDR',
+    'env:request_uri',
+    # No variable name at all, or not one a server sets.
+    'env:', 'env: ', 'env:SM USER', 'env:SM_USER\r\nX', 'env:SM_USER\x00',
+    'env:wsgi.input', 'env:trac.env_path', 'env:1ABC', 'env:-x',
+    'env:\uff33\uff2d_USER', 'env:SM_USER,OTHER', 'env:' + 'A' * 5000 + '!',
+])
+def test_environ_key_refuses_client_and_bad_variables(header):
+    with pytest.raises(ValueError):
+        trust.environ_key(header)
+
+
 def test_last_list_value():
     assert trust.last_list_value('https, http') == 'http'
     assert trust.last_list_value('https') == 'https'
