@@ -546,12 +546,15 @@ class RemoteUserAuthenticator(Component):
         if not req.is_authenticated:
             reason = decision.reason or ' '.join(decision.notes) or \
                 "the front end sent no user name"
+            jwt = self.settings(req.environ).assertion
+            where = "a signed assertion in header %s" % jwt.header if jwt \
+                else "the name in [remoteuser] header %s or in " \
+                "REMOTE_USER" % self.header
             self._throttle.log(
                 self.log.warning, ('login', reason),
                 "TracRemoteUserAuth: /login without a user name from the "
                 "front end (%s); make the front end authenticate /login "
-                "and pass the name in [remoteuser] header or REMOTE_USER",
-                reason)
+                "and pass %s", reason, where)
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")

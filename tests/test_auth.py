@@ -181,6 +181,8 @@ def test_login_without_a_name_is_no_error_page(trac_env):
     log = trac_env.log()
     assert 'Authentication information not available' not in log
     assert '/login without a user name from the front end' in log
+    assert 'pass the name in [remoteuser] header Remote-User or in ' \
+        'REMOTE_USER' in log
 
 
 def test_login_ignores_a_foreign_referer(trac_env):

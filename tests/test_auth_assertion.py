@@ -78,6 +78,20 @@ def test_invalid_assertion_vetoes_the_cookie(jwt_env, signer):
     assert 'Traceback' not in log
 
 
+def test_login_without_an_assertion_names_the_assertion_header(jwt_env):
+    r = get(jwt_env, path='/login', headers=[
+        ('Remote-User', 'alice'), ('Referer', 'http://backend:8000/wiki/X')],
+        peer='127.0.0.1')
+    assert r.status == 302
+    assert logged_in_as(get(jwt_env)) is None
+    log = jwt_env.log()
+    assert '/login without a user name from the front end' in log
+    # The advice fits the mode: header and REMOTE_USER are not read here.
+    assert 'pass a signed assertion in header X-Assertion' in log
+    assert 'REMOTE_USER' not in log.split('/login without')[1].split(
+        '\n')[0]
+
+
 def test_refusals_are_logged_once(jwt_env, signer):
     jwt_env.log()
     expired = token(signer, exp=1000)
