@@ -9,6 +9,7 @@ import pkg_resources
 from trac.admin.api import (AdminCommandError, IAdminCommandProvider,
                             IAdminPanelProvider)
 from trac.core import Component, implements
+from trac.perm import PermissionSystem
 from trac.util.translation import _
 from trac.env import ISystemInfoProvider
 from trac.web.api import IRequestFilter
@@ -16,7 +17,7 @@ from trac.web.auth import LoginModule
 from trac.web.chrome import Chrome, ITemplateProvider
 
 from remoteuserauth import (__version__, assertion, collisions, diagnostics,
-                            masking, trust)
+                            masking, names, trust)
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.groupsync import GroupSynchronizer
@@ -199,7 +200,33 @@ class RemoteUserAdmin(Component):
             warnings.extend(diagnostics.assertion_warnings(
                 settings.assertion.verifier,
                 settings.assertion.verifier.status()))
+        unclaimed = self.unclaimed_subjects()
+        if unclaimed:
+            warnings.append(diagnostics.unclaimed_warning(unclaimed))
         return warnings
+
+    def unclaimed_subjects(self):
+        """The permission subjects a front-end user could take: they hold
+        permissions, have no member, have never logged in (no
+        authenticated session) and are names the plugin would accept.
+        Trac cannot tell such a subject from a user: it may be a group
+        still waiting for its first member, whose permissions the user
+        of that name would receive. Sorted."""
+        auth = RemoteUserAuthenticator(self.env)
+        settings = auth.settings()
+        groups = auth.group_names()
+        holders = {subject for subject, action
+                   in PermissionSystem(self.env).get_all_permissions()
+                   if action.isupper()}
+        with self.env.db_query as db:
+            known = {sid for sid, in db("SELECT sid FROM session "
+                                        "WHERE authenticated=1")}
+        return sorted(
+            subject for subject in holders - known
+            if names.clean_name(subject.encode('utf-8'),
+                                settings.strip_domain, settings.lowercase,
+                                groups, settings.local_domains).name ==
+            subject)
 
     def check(self, peer, value, extra=()):
         """Lines explaining the decision for a request from `peer` with

@@ -81,6 +81,26 @@ def risky_settings(settings):
     return warnings
 
 
+#: How many subjects `unclaimed_warning` names before "and N more".
+UNCLAIMED_SHOWN = 10
+
+
+def unclaimed_warning(subjects):
+    """The warning about permission subjects that hold permissions, have
+    no member and have never logged in (`subjects`, sorted)."""
+    shown = ', '.join(subjects[:UNCLAIMED_SHOWN])
+    if len(subjects) > UNCLAIMED_SHOWN:
+        shown += " and %d more" % (len(subjects) - UNCLAIMED_SHOWN)
+    return "%s %s permissions but %s no member and never logged in: Trac " \
+           "cannot tell such a subject from a user, so a user of that " \
+           "name from the front end would get them. A group: list it in " \
+           "[remoteuser] sync_groups, which refuses the name to users " \
+           "(or give it a member). A user who has not logged in yet: " \
+           "'trac-admin ENV session add NAME' records the name as a user" \
+           % ((shown, 'holds', 'has') if len(subjects) == 1
+              else (shown, 'hold', 'have'))
+
+
 def assertion_warnings(verifier, status):
     """Warnings about signed assertions: what keeps any from being
     believed (PyJWT, issuer, audience, keys), and keys that failed to

@@ -190,3 +190,72 @@ def test_panel_warns_about_risky_settings(make_env, option, value, warning):
     assert r.status == 200
     warnings = r.body[r.body.index('id="remoteuser-warnings"'):]
     assert warning in warnings[:warnings.index('</div>')]
+
+
+# Subjects a front-end user could take
+
+def unclaimed_warning(env):
+    lines = [l for l in check(env, '127.0.0.1', 'nobody-at-all')
+             if 'never logged in' in l]
+    assert len(lines) <= 1
+    return lines[0] if lines else ''
+
+
+def test_a_memberless_group_is_named_until_it_is_claimed(trac_env):
+    trac_env.admin('permission add developers WIKI_ADMIN')
+    # Trac cannot tell it from a user: the front end's "developers"
+    # would get WIKI_ADMIN, and the warning says so.
+    assert check(trac_env, '127.0.0.1', 'developers')[-1] == \
+        'accepted: developers'
+    warning = unclaimed_warning(trac_env)
+    assert 'developers holds permissions' in warning
+    assert 'sync_groups' in warning and 'session add' in warning
+    # A member makes it a group: refused as a name, no longer warned of.
+    trac_env.admin('permission add bob developers')
+    assert 'rule: group' in check(trac_env, '127.0.0.1', 'developers')[-1]
+    assert unclaimed_warning(trac_env) == ''
+
+
+def test_sync_groups_and_known_users_are_not_named(make_env):
+    env = make_env(('remoteuser', 'sync_groups', 'testers'))
+    env.admin('permission add testers TICKET_ADMIN')
+    env.admin('permission add carol TICKET_VIEW')
+    env.admin('permission add dave TICKET_VIEW')
+    env.admin('permission add anonymous WIKI_VIEW')
+    warning = unclaimed_warning(env)
+    assert 'carol, dave hold permissions' in warning
+    assert 'testers' not in warning and 'anonymous' not in warning
+    # carol logs in through the front end; dave is recorded by hand.
+    assert logged_in_as(env.request('/', headers=[('Remote-User',
+                                                   'carol')])) == 'carol'
+    env.admin('session add dave')
+    assert unclaimed_warning(env) == ''
+
+
+def test_only_names_the_front_end_could_send_are_named(make_env):
+    env = make_env(('remoteuser', 'lowercase', 'true'))
+    # Nobody can become these: lower-cased away, or refused as names.
+    for subject in ('Admins', '@admins', 'bob@example.com'):
+        env.admin('permission add', '"%s"' % subject, 'WIKI_ADMIN')
+    env.admin('permission add ops WIKI_ADMIN')
+    warning = unclaimed_warning(env)
+    assert 'ops holds permissions' in warning
+    for subject in ('Admins', '@admins', 'bob@example.com'):
+        assert subject not in warning
+
+
+def test_a_long_list_is_cut(trac_env):
+    for i in range(14):
+        trac_env.admin('permission add user%02d WIKI_VIEW' % i)
+    warning = unclaimed_warning(trac_env)
+    assert 'user00, user01' in warning and 'and 4 more' in warning
+    assert 'user13' not in warning
+
+
+def test_the_panel_shows_it(admin_env):
+    admin_env.admin('permission add developers WIKI_ADMIN')
+    r = panel(admin_env, headers=[('Remote-User', 'root')])
+    assert r.status == 200
+    warnings = r.body[r.body.index('id="remoteuser-warnings"'):]
+    assert 'developers holds permissions' in \
+        warnings[:warnings.index('</div>')]
