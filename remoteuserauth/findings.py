@@ -57,8 +57,12 @@ def fixes(kind, name, config):
         'identity':
             "nginx: put `proxy_set_header %s %s;` in every location that "
             "proxies to Trac (a location with proxy_set_header lines of "
-            "its own inherits none from the enclosing one)" % (
-                name, '$remote_user' if sets else '""') if nginx else
+            "its own inherits none from the enclosing one)%s" % (
+                name, '$trac_user' if sets else '""',
+                ", with `set $trac_user \"\";` where nginx checks no "
+                "password and `set $trac_user $remote_user;` where "
+                "auth_basic does (as in nginx-gunicorn.conf)" if sets
+                else '') if nginx else
             "Apache: `RequestHeader unset %s early` in the virtual "
             "host%s" % (name, ", then `RequestHeader set %s \"expr=%%{"
                         "REMOTE_USER}\"` where Trac is proxied" % name
@@ -79,6 +83,19 @@ def fixes(kind, name, config):
             "Apache: `RequestHeader set %s <secret>` (set, not append or "
             "add)" % secret if apache else
             "make the front end replace %s, never append to it" % secret,
+        'basic':
+            "nginx: $remote_user is the name in any client's "
+            "Authorization header, whether or not a password was "
+            "checked: pass it only from the location where auth_basic "
+            "(or auth_request) checks it, with `set $trac_user \"\";` "
+            "and `proxy_set_header %s $trac_user;` for the site and `set "
+            "$trac_user $remote_user;` in that location (as in "
+            "nginx-gunicorn.conf)" % name if nginx else
+            "Apache: set %s only from `%%{REMOTE_USER}`, which Apache "
+            "fills after checking the password, and `RequestHeader unset "
+            "%s early` in the virtual host" % (name, name) if apache else
+            "make the front end pass on a user name only after it checked "
+            "the password",
         'jwt':
             "check [remoteuser] jwt_keys, jwt_algorithms, jwt_issuer and "
             "jwt_audience: an assertion signed by a key nobody configured "
@@ -198,6 +215,21 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix):
             continue
         if variant == 'profile':
             found.extend(_judge_profile(path, exchange, config, marker, fix))
+            continue
+        if variant == 'basic':
+            if accepted.startswith(marker):
+                found.append(Finding(
+                    CRITICAL, path, "the user name of a client's Basic "
+                    "credentials is accepted although their password is "
+                    "wrong: the front end passes on a name it did not "
+                    "check", fix['basic']))
+            elif _arrived(report, marker, variant):
+                found.append(Finding(
+                    WARN, path, "the user name of a client's Basic "
+                    "credentials with a wrong password reaches Trac but "
+                    "is not used (%s)" % _unused_reason(report, kind,
+                                                        config),
+                    fix['basic']))
             continue
         if variant == 'jwt':
             if accepted.startswith(marker):

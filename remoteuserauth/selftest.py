@@ -16,6 +16,7 @@ answers mean is `findings`.
 Nothing here imports Trac.
 """
 
+import base64
 import hashlib
 import hmac
 import ipaddress
@@ -180,6 +181,20 @@ def value_for(marker, variant):
     return '%s-%s' % (marker, variant)
 
 
+#: The password of the forged Basic credentials: nobody's.
+FORGED_PASSWORD = 'ruaprobe-wrong-password'
+
+
+def forged_basic(marker):
+    """An ``Authorization: Basic`` value naming the marker, with a wrong
+    password: a front end that passes on the name without checking the
+    password (nginx's ``$remote_user`` outside ``auth_basic``) makes
+    anyone anyone."""
+    user = value_for(marker, 'basic')
+    return 'Basic ' + base64.b64encode(
+        ('%s:%s' % (user, FORGED_PASSWORD)).encode('ascii')).decode('ascii')
+
+
 # The plan
 
 def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
@@ -201,6 +216,9 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
         if not browser:
             add(path, 'duplicate', [(name, value_for(marker, 'd1')),
                                     (name, value_for(marker, 'd2'))])
+            # Not from a page's script: a 401 to it may make the browser
+            # ask the administrator for a password.
+            add(path, 'basic', [('Authorization', forged_basic(marker))])
         secret = (config.secret_header or '').strip()
         if secret and kind == 'header':
             add(path, 'secret', [(name, value_for(marker, 'secret')),

@@ -35,8 +35,9 @@ class SelfTestCommand(Component):
                """Test whether the front end lets forged identities through
 
                Sends requests carrying forged identity headers (every
-               spelling of [remoteuser] header, two copies, a wrong
-               secret, a forged signed assertion, forged X-Forwarded-*)
+               spelling of [remoteuser] header, two copies, Basic
+               credentials with a wrong password, a wrong secret, a
+               forged signed assertion, forged X-Forwarded-*)
                to the live site at <url> (default: [trac] base_url), on
                the paths front ends route differently, and asks the
                plugin's probe what reached Trac; also /login with a CR/LF

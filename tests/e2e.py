@@ -18,8 +18,16 @@ def hostile_headers(extra=()):
             [('REMOTE-USER', ATTACKER), ('Remote-User', ATTACKER)],
             [('Remote-User', 'alice'), ('Remote_User', ATTACKER)],
             [('SM_USER', ATTACKER)],
-            [('X-Forwarded-User', ATTACKER)]]
+            [('X-Forwarded-User', ATTACKER)],
+            # Basic credentials whose password is wrong: nginx fills
+            # $remote_user from them wherever auth_basic does not check.
+            forged_basic(ATTACKER)]
     return sets + [list(extra)] if extra else sets
+
+
+def forged_basic(user):
+    token = base64.b64encode(('%s:not-the-password' % user).encode())
+    return [('Authorization', 'Basic ' + token.decode())]
 
 
 def basic(user='alice'):
@@ -71,7 +79,8 @@ def check_hostile_clients(port, prefix, credentials=None, extra=()):
         assert r.status in (302, 401), (headers, r.status)
         assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
             headers
-        if credentials:
+        if credentials and not any(name.lower() == 'authorization'
+                                   for name, value in headers):
             fresh = credentials() if callable(credentials) else credentials
             r = http(port, prefix + '/login', list(fresh) + headers)
             cookie = [c for c in r.cookies() if c.startswith('trac_auth=')]

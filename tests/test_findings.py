@@ -93,7 +93,7 @@ def test_a_front_end_that_strips_everything():
         '0 critical, 0 warnings, 2 ok: no forged name or address got through'
     lines = list(findings.lines(found))
     assert lines[0] == ('OK       /prefix/, /prefix/login, /prefix/attachment'
-                        '/wiki/WikiStart/: no forged header got through (6 '
+                        '/wiki/WikiStart/: no forged header got through (7 '
                         'forged requests)')
 
 
@@ -105,13 +105,72 @@ def test_a_front_end_that_passes_the_header():
                    "name (sent as Remote-User; remote-user; REMOTE-USER)"),
         (CRITICAL, "a client's Remote_User header is accepted as the user "
                    "name (sent as Remote_User)")] * 3
-    assert 'proxy_set_header Remote-User $remote_user;' in bad[0].fix
+    assert 'proxy_set_header Remote-User $trac_user;' in bad[0].fix
+    assert 'set $trac_user $remote_user;' in bad[0].fix
     assert 'underscores_in_headers off;' in bad[1].fix
     assert findings.exit_code(found) == 1
     merged = findings.merge(found)
     assert merged[0].where == \
         '/prefix/, /prefix/login, /prefix/attachment/wiki/WikiStart/'
     assert findings.summary(found).startswith('2 critical, 0 warnings')
+
+
+def remote_user_everywhere(path, headers):
+    """nginx with `proxy_set_header Remote-User $remote_user;` for the
+    site and auth_basic on /login only: $remote_user is the name in the
+    client's Authorization header wherever no password is checked."""
+    import base64
+    sent = dict((n.lower(), v) for n, v in headers)
+    credentials = sent.get('authorization', '')
+    if path == '/login':
+        if credentials != 'Basic ' + base64.b64encode(
+                b'alice:secret').decode():
+            return 401
+    kept = [(n, v) for n, v in strip(path, headers)
+            if n.lower() != 'authorization']
+    if credentials.startswith('Basic '):
+        user = base64.b64decode(credentials[6:]).decode().partition(':')[0]
+        kept.append(('Remote-User', user))
+    return kept
+
+
+def test_a_front_end_that_passes_an_unchecked_basic_name():
+    found = run(remote_user_everywhere)
+    bad = [f for f in found if f.severity != OK]
+    assert [(f.severity, f.where) for f in bad] == [
+        (CRITICAL, '/prefix/'),
+        (CRITICAL, '/prefix/attachment/wiki/WikiStart/')]
+    assert bad[0].text == (
+        "the user name of a client's Basic credentials is accepted although "
+        "their password is wrong: the front end passes on a name it did not "
+        "check")
+    assert '$remote_user is the name in any client' in bad[0].fix
+    assert 'set $trac_user $remote_user;' in bad[0].fix
+    # /login checks the password: the forged credentials never got in.
+    assert any(f.where == '/prefix/login' and f.severity == OK and
+               'asks for a login first' in f.text for f in found)
+    # From a peer Trac does not trust, the name arrives but is not used.
+    found = run(remote_user_everywhere, peer='192.0.2.8')
+    basic = [f for f in found if 'Basic credentials' in f.text]
+    assert severities(basic) == [WARN, WARN]
+    assert 'reaches Trac but is not used (the peer 192.0.2.8 is not in ' \
+        '[remoteuser] trusted_proxies)' in basic[0].text
+
+
+def test_the_forged_credentials_name_the_marker_with_a_wrong_password():
+    import base64
+    value = selftest.forged_basic(MARKER)
+    user, _, password = base64.b64decode(value[len('Basic '):]) \
+        .decode().partition(':')
+    assert value.startswith('Basic ') and user == MARKER + '-basic'
+    assert password == selftest.FORGED_PASSWORD
+    probes = selftest.plan(config(), MARKER, ('/',))
+    assert [p.headers for p in probes if p.variant == 'basic'] == \
+        [(('Authorization', value),)]
+    # A page's script does not send it (a 401 may open a password box).
+    assert not [p for p in selftest.plan(config(), MARKER, ('/',),
+                                         browser=True)
+                if p.variant == 'basic']
 
 
 def test_one_location_that_passes_the_header():

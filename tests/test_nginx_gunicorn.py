@@ -11,7 +11,9 @@ import pytest
 from browser import Chromium, find_chromium
 from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
                     htpasswd, make_env, render)
-from e2e import basic, check_deployment, check_selftest_clean, selftest
+from conftest import logged_in_as
+from e2e import (basic, check_deployment, check_selftest_clean, forged_basic,
+                 selftest)
 from servers import free_port, http
 
 
@@ -167,19 +169,47 @@ def test_selftest_finds_a_location_that_passes_remote_user(backend):
         rv, lines = selftest(backend.env, backend.base_url)
     finally:
         nginx.stop()
-    print("\n".join(lines)); critical = [l for l in lines if l.startswith("CRITICAL")]
+    critical = [l for l in lines if l.startswith("CRITICAL")]
     assert rv == 1, lines
     assert len(critical) == 1, lines
     assert critical[0].startswith(
         "CRITICAL /prefix/attachment/wiki/WikiStart/: a client's "
         "Remote-User header is accepted as the user name"), lines
-    assert '`proxy_set_header Remote-User $remote_user;` in every ' \
+    assert '`proxy_set_header Remote-User $trac_user;` in every ' \
         'location' in critical[0]
     assert lines[-1].endswith('the front end can be fooled')
     # The probe logged nobody in and stored nothing.
     assert backend.env.db("SELECT sid FROM session WHERE sid LIKE "
                           "'ruaprobe-%%'") == []
     assert backend.env.db("SELECT name FROM auth_cookie") == []
+
+
+def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
+    """The sample as it was: $remote_user for the whole site, auth_basic
+    on /login only. nginx fills $remote_user from any client's Basic
+    credentials, checked or not; the self-test's forged credentials
+    (a wrong password) show it."""
+    nginx = backend.nginx(edit(
+        '        proxy_set_header Remote-User $trac_user;',
+        '        proxy_set_header Remote-User $remote_user;'))
+    try:
+        r = http(backend.port, '/prefix/wiki/WikiStart',
+                 forged_basic('admin'))
+        assert logged_in_as(r) == 'admin'       # what the test is about
+        rv, lines = selftest(backend.env, backend.base_url)
+    finally:
+        nginx.stop()
+    critical = [l for l in lines if l.startswith('CRITICAL')]
+    assert rv == 1, lines
+    assert len(critical) == 1, lines
+    assert critical[0].startswith(
+        "CRITICAL /prefix/, /prefix/login/xmlrpc, /prefix/logout and "), lines
+    assert "the user name of a client's Basic credentials is accepted " \
+        "although their password is wrong" in critical[0]
+    assert 'set $trac_user $remote_user;' in critical[0]
+    assert '/prefix/login:' not in critical[0]
+    assert any(l.startswith('OK       /prefix/login: the front end asks '
+                            'for a login first') for l in lines), lines
 
 
 FORWARDED_HEADERS = '''
@@ -263,7 +293,7 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
         assert critical[0][1] == '/prefix/attachment/wiki/WikiStart/'
         assert critical[0][2].startswith("a client's Remote-User header is "
                                          "accepted as the user name")
-        assert 'proxy_set_header Remote-User $remote_user;' in critical[0][3]
+        assert 'proxy_set_header Remote-User $trac_user;' in critical[0][3]
         nginx = backend.nginx(lambda text: text)
         try:
             browser.go(panel)

@@ -1,6 +1,7 @@
 """The self-test's pure parts: tokens, the forged-request plan, the
 probe's report, where the backend may be reached."""
 
+import base64
 import ipaddress
 import json
 
@@ -116,7 +117,8 @@ def test_plan_per_path():
     probes = selftest.plan(config(), MARKER, ('/', '/login'), 'https',
                            'https://trac.example.com/prefix')
     assert variants(probes) == ['baseline', 'header', 'lower', 'upper',
-                                'underscore', 'duplicate', 'forwarded']
+                                'underscore', 'duplicate', 'basic',
+                                'forwarded']
     assert variants(probes, '/login') == variants(probes) + [
         'referer-crlf', 'referer-foreign']
     assert len({p.id for p in probes}) == len(probes)
@@ -132,6 +134,8 @@ def test_plan_per_path():
     # Every forged value names the marker; nothing real is sent.
     for probe in probes:
         for name, value in probe.headers:
+            if name == 'Authorization':     # base64 of marker:password
+                value = base64.b64decode(value[len('Basic '):]).decode()
             assert MARKER in value or name == 'X-Forwarded-Port' or \
                 (name, value) == ('X-Forwarded-Proto', 'http')
     assert all(p.token for p in probes if not p.variant.startswith('ref'))
@@ -169,7 +173,7 @@ def test_plan_for_a_server_variable():
     probes = selftest.plan(config(header='env:SM_USER',
                                   secret_header='X-S'), MARKER, ('/',))
     assert variants(probes) == ['baseline', 'header', 'lower', 'underscore',
-                                'duplicate', 'forwarded']
+                                'duplicate', 'basic', 'forwarded']
     assert [p.headers for p in probes if p.variant == 'underscore'] == \
         [(('SM_USER', MARKER + '-underscore'),)]
 
