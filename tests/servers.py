@@ -3,6 +3,7 @@
 import http.client as httplib
 import importlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,10 +40,38 @@ def require_module(name):
         pytest.skip(message)
 
 
+_GIVEN = set()
+
+
+def _ephemeral_low():
+    try:
+        with open('/proc/sys/net/ipv4/ip_local_port_range') as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A port no socket uses on any address, below the range the kernel
+    gives the clients' own sockets: the kernel's pick (bind to port 0)
+    came from that range, where a client's connection could take it
+    before the server binds (nginx listens on every address, and an
+    outgoing connection from 127.0.0.6 holds the port it came from).
+    Never the same port twice in one run."""
+    top = min(_ephemeral_low(), 65536) - 1
+    bottom = max(10000, top - 20000)
+    for _ in range(1000):
+        port = random.randint(bottom, top)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(('', port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError("no free port between %d and %d" % (bottom, top))
 
 
 def wait_for_port(port, proc=None, timeout=30, log=None, host='127.0.0.1'):

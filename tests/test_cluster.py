@@ -10,6 +10,7 @@ nothing; a backend killed under load costs no request; logout and
 sees the client's address, so `[trac] check_auth_ip` works.
 """
 
+import http.client as http_client
 import os
 import shutil
 import signal
@@ -281,23 +282,44 @@ def test_logout_and_revoke_are_seen_by_every_backend(cluster):
 def test_a_backend_killed_under_load_loses_nothing(cluster):
     """Pages and logins through the balancer while one backend dies
     (master and workers killed at once): every request is answered, by
-    the others, and every login made is good everywhere."""
+    the others, and every login made is good everywhere. The one
+    exception is an answer the dead backend had begun to send: nginx
+    cannot pass it to another backend, having passed part of it on, and
+    cuts the browser's connection, which the browser shows as an error
+    (never as a page that looks whole: the sample speaks HTTP/1.1 to the
+    backends, see test_nginx_gunicorn)."""
     cookie = cluster.login('alice')
     stop = time.time() + 8
-    failures, logins, pages = [], [], []
+    failures, logins, pages, cut = [], [], [], []
     lock = threading.Lock()
+
+    def front(path, headers):
+        try:
+            return cluster.front(path, headers)
+        except (http_client.IncompleteRead, ConnectionError) as e:
+            with lock:
+                cut.append((path, time.time(), repr(e)[:200]))
+        except Exception as e:
+            with lock:
+                failures.append((path, 'error', repr(e)[:200]))
+        return None
 
     def browse():
         while time.time() < stop:
-            r = cluster.front('/wiki/WikiStart', [cookie])
+            r = front('/wiki/WikiStart', [cookie])
+            if r is None:
+                continue
             with lock:
                 pages.append(r.status)
-                if r.status != 200 or logged_in_as(r) != 'alice':
+                if r.status != 200 or logged_in_as(r) != 'alice' or \
+                        '</html>' not in r.body:
                     failures.append(('page', r.status, r.body[:200]))
 
     def log_in():
         while time.time() < stop:
-            r = cluster.front('/login', basic('carol'))
+            r = front('/login', basic('carol'))
+            if r is None:
+                continue
             with lock:
                 if r.status != 302:
                     failures.append(('login', r.status, r.body[:200]))
@@ -310,12 +332,17 @@ def test_a_backend_killed_under_load_loses_nothing(cluster):
         t.start()
     try:
         time.sleep(2.5)
+        killed = time.time()
         cluster.kill(1)
+        done = time.time()
     finally:
         for t in threads:
             t.join()
     assert failures == []
     assert len(pages) > 20 and len(logins) > 4
+    # At most the answers in flight on the dead backend, when it died.
+    assert len(cut) <= 3, cut
+    assert all(killed - 1 <= when <= done + 5 for _, when, _ in cut), cut
     # nginx did send requests to the dead backend (refused, or cut off
     # in the middle), and passed them on.
     with open(os.path.join(cluster.dir, 'error.log')) as f:

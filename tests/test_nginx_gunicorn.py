@@ -1,10 +1,12 @@
 """nginx -> gunicorn samples against the real servers: one project and
 several, started the way trac-gunicorn.service starts gunicorn."""
 
+import http.client as http_client
 import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -14,7 +16,7 @@ from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
 from conftest import logged_in_as
 from e2e import (basic, check_deployment, check_selftest_clean, forged_basic,
                  selftest)
-from servers import free_port, http
+from servers import Server, free_port, http
 
 
 def start_gunicorn_service(workdir, site, backend_port, trac_env='',
@@ -310,3 +312,61 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
         browser.stop()
     # The browser's probes logged nobody in.
     assert backend.env.db("SELECT name FROM auth_cookie") == [('alice',)]
+
+
+# A backend that dies in the middle of an answer
+
+DYING_APP = '''\
+import os
+
+
+def app(environ, start_response):
+    start_response('200 OK', [('Content-Type', 'text/html;charset=utf-8')])
+    yield b'<html><body><p>the first half of the page'
+    os._exit(1)     # the worker dies (killed, out of memory, its host down)
+'''
+
+
+@pytest.mark.parametrize('sample, path', [
+    ('nginx-gunicorn.conf', '/prefix/wiki/WikiStart'),
+    ('nginx-gunicorn-multi.conf', '/prefix/project/wiki/WikiStart'),
+    ('nginx-gunicorn-cluster.conf', '/prefix/wiki/WikiStart')])
+def test_an_answer_cut_off_is_never_a_whole_page(public_tmp, sample, path):
+    """Trac sends pages without Content-Length. Over HTTP/1.0, nginx's
+    default towards a backend, gunicorn ends such an answer by closing
+    the connection, so nginx cannot tell a backend that died from an
+    answer that ended: the browser got a 200 with half a page, or none,
+    as if complete (the cluster test saw an empty page once when it
+    killed a backend). The samples speak HTTP/1.1 to gunicorn, which
+    then sends the answer in chunks: a missing last chunk is an error
+    nginx passes on, by cutting the browser's connection."""
+    with open(os.path.join(public_tmp, 'dying.py'), 'w') as f:
+        f.write(DYING_APP)
+    backend = free_port()
+    gunicorn = Server([sys.executable, '-m', 'gunicorn', '--workers', '1',
+                       '--bind', '127.0.0.1:%d' % backend, '--chdir',
+                       public_tmp, 'dying:app'], backend,
+                      os.path.join(public_tmp, 'gunicorn.log'))
+    try:
+        port = free_port()
+        address = '127.0.0.1:%d' % backend
+        conf = render(sample, os.path.join(public_tmp, 'site.conf'),
+                      PORT=port, BACKEND_PORT=backend, BACKEND_1=address,
+                      BACKEND_2=address, BACKEND_3=address,
+                      HTDOCS=public_tmp,
+                      HTPASSWD=os.path.join(public_tmp, 'htpasswd'))
+        nginx = Nginx(public_tmp, conf, port)
+        try:
+            for _ in range(3):
+                try:
+                    r = http(port, path)
+                except (http_client.IncompleteRead, ConnectionError) as e:
+                    continue    # the browser sees the error
+                pytest.fail("a cut-off answer passed for a whole one: %s %r"
+                            % (r.status, r.body[:100]))
+        finally:
+            nginx.stop()
+        with open(os.path.join(public_tmp, 'error.log')) as f:
+            assert 'upstream prematurely closed connection' in f.read()
+    finally:
+        gunicorn.stop()
