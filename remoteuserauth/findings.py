@@ -144,12 +144,13 @@ def fixes(kind, name, config):
     }
 
 
-def judge(exchanges, config, marker, public_url, prefix=''):
+def judge(exchanges, config, marker, public_url, prefix='', user=None):
     """Findings for the exchanges of one run, worst first.
 
     `public_url` is the address the administrator says the site has
     (``scheme://host[:port]/prefix``); `prefix` is put in front of the
-    paths the findings name.
+    paths the findings name; `user` is the test account whose Basic
+    credentials went with the requests, if any.
     """
     kind, name = identity_header(config.header)
     fix = fixes(front_end_kind(exchanges), name, config)
@@ -167,7 +168,7 @@ def judge(exchanges, config, marker, public_url, prefix=''):
         if path == '/':
             baseline_root = baseline
         findings.extend(_judge_path(prefix + path, group, baseline, config,
-                                    marker, kind, name, fix))
+                                    marker, kind, name, fix, user))
     findings.extend(_judge_referers(exchanges, marker, fix, prefix))
     findings.extend(_judge_direct(exchanges, marker, fix, baseline_root))
     if baseline_root is None or baseline_root.report is None:
@@ -196,9 +197,10 @@ def _what_answered(exchange):
     return "HTTP %s, not the probe's answer" % exchange.status
 
 
-def _judge_path(path, group, baseline, config, marker, kind, name, fix):
+def _judge_path(path, group, baseline, config, marker, kind, name, fix,
+                user=None):
     if baseline.report is None:
-        yield _unreached(path, baseline)
+        yield _unreached(path, baseline, user)
         return
     found = []
     identity = {'accepted': [], 'passed': []}
@@ -313,14 +315,20 @@ def _unused_reason(report, kind, config):
     return notes[-1] if notes else "not believed"
 
 
-def _unreached(path, exchange):
+def _unreached(path, exchange, user=None):
     if exchange.error:
         return Finding(WARN, path, "could not be checked: %s" %
                        exchange.error, "")
     status = exchange.status
+    if status in (401, 407) and user is not None:
+        return Finding(
+            WARN, path, "the front end refused the credentials of %s "
+            "(HTTP %d): not checked" % (user, status),
+            "give --user an account that can log in through the front "
+            "end on this path, with its password in --password-file")
     if status in (401, 407):
         what = "the front end asks for a login first (HTTP %d); checked " \
-               "only without one" % status
+               "only without one (--user checks it logged in)" % status
     elif status == 0 or 300 <= status < 400:
         what = "the front end answers with a redirect; Trac's probe never " \
                "sees it"

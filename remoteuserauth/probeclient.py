@@ -24,12 +24,16 @@ _WORKERS = 4
 class Site(object):
     """The public address the self-test sends its requests to."""
 
-    def __init__(self, url, timeout=15, insecure=False):
+    def __init__(self, url, timeout=15, insecure=False, credentials=None):
         self.url = url.rstrip('/')
         self.scheme, self.host, self.port, self.prefix = \
             selftest.public_address(url)
         self.timeout = timeout
         self.insecure = insecure
+        #: ``(user, password)`` of a test account, sent as Basic
+        #: credentials with the probe's requests to the front end, so
+        #: that the locations it authenticates are checked too.
+        self.credentials = credentials
 
     @property
     def host_header(self):
@@ -50,10 +54,18 @@ class Site(object):
         target = path + ('?' + query if query else '')
         host, port = connect or (self.host, self.port)
         scheme = 'http' if connect else self.scheme
+        headers = list(probe.headers)
+        # Only to the front end, only with the probe's token (the probe
+        # logs nobody in: Trac's own /login never sees them), and never
+        # in place of a forged Authorization header.
+        if self.credentials and not connect and probe.token and \
+                not any(n.lower() == 'authorization' for n, v in headers):
+            headers.append(('Authorization',
+                            selftest.basic_credentials(*self.credentials)))
         try:
             status, headers, body = self._request(
                 scheme, host, int(port), target,
-                host_header or self.host_header, probe.headers, source)
+                host_header or self.host_header, headers, source)
         except (OSError, http.client.HTTPException, ValueError) as e:
             return Exchange(probe, 0, [], None, _describe(e), connect,
                             source)

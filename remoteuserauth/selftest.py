@@ -190,9 +190,14 @@ def forged_basic(marker):
     password: a front end that passes on the name without checking the
     password (nginx's ``$remote_user`` outside ``auth_basic``) makes
     anyone anyone."""
-    user = value_for(marker, 'basic')
+    return basic_credentials(value_for(marker, 'basic'), FORGED_PASSWORD)
+
+
+def basic_credentials(user, password):
+    """The ``Authorization`` value of Basic credentials (UTF-8, as
+    browsers send them today)."""
     return 'Basic ' + base64.b64encode(
-        ('%s:%s' % (user, FORGED_PASSWORD)).encode('ascii')).decode('ascii')
+        ('%s:%s' % (user, password)).encode('utf-8')).decode('ascii')
 
 
 # The plan

@@ -7,7 +7,9 @@ command can also go around the front end, straight to the backend, and
 test /login's referer handling, which a page's script cannot.
 """
 
+import getpass
 import json
+import sys
 
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
@@ -31,7 +33,8 @@ class SelfTestCommand(Component):
     def get_admin_commands(self):
         yield ('remoteuser selftest',
                '[<url>] [--path=<path>]... [--backend=<host>:<port>]... '
-               '[--no-direct] [--insecure]',
+               '[--user=<name> [--password-file=<file>]] [--no-direct] '
+               '[--insecure]',
                """Test whether the front end lets forged identities through
 
                Sends requests carrying forged identity headers (every
@@ -51,16 +54,24 @@ class SelfTestCommand(Component):
                but is not used), OK; and what to change. Exits with 1 on
                any CRITICAL, 2 when the probe cannot be reached.
                --path adds a path (below the site's prefix) to test.
+               --user sends the forged requests with the Basic
+               credentials of that test account (its password is the
+               first line of --password-file, or asked for), so that
+               the locations the front end authenticates (/login) are
+               checked logged in; the probe still logs nobody in.
                """,
                self._complete_selftest, self._do_selftest)
 
     # Public API
 
     def run(self, url, paths=selftest.DEFAULT_PATHS, backends=(),
-            direct=True, insecure=False):
-        """Run the self-test against the site at `url`; returns the
-        findings and the front end's Server header."""
-        site = probeclient.Site(url, insecure=insecure)
+            direct=True, insecure=False, credentials=None):
+        """Run the self-test against the site at `url` (with the Basic
+        `credentials`, ``(user, password)``, of a test account when
+        given); returns the findings and the front end's Server
+        header."""
+        site = probeclient.Site(url, insecure=insecure,
+                                credentials=credentials)
         probe = SelfTestProbe(self.env)
         config = probe.selftest_config()
         token = probe.issue_token(selftest.COMMAND_TOKEN_LIFETIME)
@@ -80,7 +91,8 @@ class SelfTestCommand(Component):
                 site, targets, networks,
                 selftest.direct_probe(marker, name, '/'), token))
         return findings.judge(exchanges, config, marker, site.url,
-                              site.prefix), server
+                              site.prefix, credentials and credentials[0]), \
+            server
 
     def browser_plan(self, req):
         """What the admin panel's script needs to run the browser's part
@@ -161,7 +173,8 @@ class SelfTestCommand(Component):
         raise RequestDone
 
     def _complete_selftest(self, args):
-        options = ['--path=', '--backend=', '--no-direct', '--insecure']
+        options = ['--path=', '--backend=', '--user=', '--password-file=',
+                   '--no-direct', '--insecure']
         if len(args) == 1:
             base_url = self.config.get('trac', 'base_url').strip()
             return ([base_url] if base_url else []) + options
@@ -169,6 +182,7 @@ class SelfTestCommand(Component):
 
     def _do_selftest(self, *args):
         url, paths, backends, direct, insecure = None, [], [], True, False
+        user = password_file = None
         for arg in args:
             if arg.startswith('--path='):
                 path = arg[len('--path='):]
@@ -181,6 +195,13 @@ class SelfTestCommand(Component):
                     raise AdminCommandError("%r is not --backend=HOST:PORT"
                                             % arg, show_usage=True)
                 backends.append((host.strip('[]'), port))
+            elif arg.startswith('--user='):
+                user = arg[len('--user='):]
+                if not user or ':' in user:
+                    raise AdminCommandError("%r: a user name, without ':'"
+                                            % arg, show_usage=True)
+            elif arg.startswith('--password-file='):
+                password_file = arg[len('--password-file='):]
             elif arg == '--no-direct':
                 direct = False
             elif arg == '--insecure':
@@ -198,15 +219,42 @@ class SelfTestCommand(Component):
             selftest.public_address(url)
         except ValueError as e:
             raise AdminCommandError(str(e), show_usage=True)
+        credentials = None
+        if password_file is not None and user is None:
+            raise AdminCommandError("--password-file goes with --user",
+                                    show_usage=True)
+        if user is not None:
+            credentials = (user, _password(user, password_file))
         found, server = self.run(
             url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
-            direct, insecure)
+            direct, insecure, credentials)
         print("TracRemoteUserAuth self-test of %s (Server: %s)"
               % (url.rstrip('/'), server or 'none'))
         for line in findings.lines(found):
             print(line)
         print(findings.summary(found))
         return findings.exit_code(found)
+
+
+def _password(user, path):
+    """The password of the test account: the first line of the file at
+    `path` (never a command-line argument, which `ps` shows), or asked
+    for on a terminal."""
+    if path is None:
+        if not sys.stdin.isatty():
+            raise AdminCommandError("--user needs --password-file (no "
+                                    "terminal to ask for the password)")
+        return getpass.getpass("Password of %s: " % user)
+    try:
+        with open(path, encoding='utf-8') as f:
+            password = f.readline().rstrip('\r\n')
+    except (OSError, UnicodeDecodeError) as e:
+        raise AdminCommandError("--password-file: %s cannot be read (%s)"
+                                % (path, getattr(e, 'strerror', None) or e))
+    if not password:
+        raise AdminCommandError("--password-file: the first line of %s is "
+                                "empty" % path)
+    return password
 
 
 def _header(headers, name):

@@ -42,7 +42,8 @@ def environ(headers, peer):
 
 
 def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
-        trusted=('127.0.0.1', '::1'), server='nginx/1.22.1', extra=()):
+        trusted=('127.0.0.1', '::1'), server='nginx/1.22.1', extra=(),
+        user=None):
     """Send the plan through `front` (path, headers -> headers, or an
     HTTP status when the front end answers itself) to the real decision;
     the findings."""
@@ -66,7 +67,7 @@ def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
                                   report(env, cfg, made, secret), None, None,
                                   None))
     return findings.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
-                          '/prefix')
+                          '/prefix', user)
 
 
 def report(env, cfg, made, secret=''):
@@ -171,6 +172,23 @@ def test_the_forged_credentials_name_the_marker_with_a_wrong_password():
     assert not [p for p in selftest.plan(config(), MARKER, ('/',),
                                          browser=True)
                 if p.variant == 'basic']
+
+
+def test_a_login_the_front_end_refuses():
+    def front(path, headers):
+        return 401 if path == '/login' else strip(path, headers)
+    login = [f for f in run(front) if f.where == '/prefix/login']
+    assert [(f.severity, f.text) for f in login] == [
+        (OK, "the front end asks for a login first (HTTP 401); checked only "
+             "without one (--user checks it logged in)")]
+    # With a test account's credentials, a 401 means they were refused:
+    # the location is not checked, which is worth a warning.
+    login = [f for f in run(front, user='alice')
+             if f.where == '/prefix/login']
+    assert [(f.severity, f.text) for f in login] == [
+        (WARN, "the front end refused the credentials of alice (HTTP 401): "
+               "not checked")]
+    assert '--password-file' in login[0].fix
 
 
 def test_one_location_that_passes_the_header():

@@ -44,10 +44,28 @@ def one_project(public_tmp, plugin_site, servers):
     return port, base_url, env
 
 
-def test_nginx_gunicorn_one_project(one_project):
+def password_file(folder):
+    path = os.path.join(folder, 'alice.password')
+    with open(path, 'w') as f:
+        f.write(PASSWORD + '\n')
+    return path
+
+
+def test_nginx_gunicorn_one_project(one_project, tmp_path):
     port, base_url, env = one_project
     check_deployment(port, '/prefix', base_url, basic())
     check_selftest_clean(env, base_url)
+    # Logged in as a test account, /login is checked too; the probe
+    # logs nobody in.
+    logins = env.db("SELECT cookie FROM auth_cookie")
+    lines = check_selftest_clean(env, base_url, '--user=alice',
+                                 '--password-file=' +
+                                 password_file(str(tmp_path)))
+    assert not [l for l in lines if 'asks for a login first' in l and
+                '/prefix/login:' in l], lines
+    assert any(l.startswith('OK       /prefix/, /prefix/login,') for l in
+               lines), lines
+    assert env.db("SELECT cookie FROM auth_cookie") == logins
     r = http(port, '/prefix')
     assert r.status == 301 and r.header('Location').endswith('/prefix/')
 
@@ -212,6 +230,56 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
     assert '/prefix/login:' not in critical[0]
     assert any(l.startswith('OK       /prefix/login: the front end asks '
                             'for a login first') for l in lines), lines
+
+
+def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
+        backend, tmp_path):
+    """The site's location clears the groups header, but /login got
+    proxy_set_header lines of its own (and so inherits none): a user
+    who can log in there names their own groups. Anonymous, the
+    self-test only sees /login's 401; with --user it sees the hole."""
+    backend.env.configure('remoteuser', groups_header='X-Remote-Groups',
+                          sync_groups='developers')
+
+    def broken(text):
+        text = edit('        proxy_set_header Remote-User $trac_user;\n',
+                    '        proxy_set_header Remote-User $trac_user;\n'
+                    '        proxy_set_header X-Remote-Groups "";\n')(text)
+        return edit('            set $trac_user $remote_user;\n',
+                    '            set $trac_user $remote_user;\n'
+                    '            proxy_set_header Remote-User $trac_user;\n'
+                    '            proxy_set_header SCRIPT_NAME /prefix;\n'
+                    '            proxy_set_header Host $host;\n')(text)
+    nginx = backend.nginx(broken)
+    try:
+        rv, anonymous = selftest(backend.env, backend.base_url)
+        rv_user, logged_in = selftest(
+            backend.env, backend.base_url, '--user=alice',
+            '--password-file=' + password_file(str(tmp_path)))
+        rv_wrong, refused = selftest(
+            backend.env, backend.base_url, '--user=mallory',
+            '--password-file=' + password_file(str(tmp_path)))
+    finally:
+        nginx.stop()
+        backend.env.configure('remoteuser', groups_header='',
+                              sync_groups='')
+    assert rv == 0, anonymous
+    assert any(l.startswith('OK       /prefix/login: the front end asks '
+                            'for a login first') for l in anonymous)
+    critical = [l for l in logged_in if l.startswith('CRITICAL')]
+    assert rv_user == 1, logged_in
+    assert len(critical) == 1, logged_in
+    assert critical[0].startswith(
+        "CRITICAL /prefix/login: a client's X-Remote-Groups reaches Trac: "
+        "a user logged in on this path could put themself in [remoteuser] "
+        "sync_groups"), logged_in
+    assert any(l.startswith('WARN     /prefix/login: the front end refused '
+                            'the credentials of mallory (HTTP 401)')
+               for l in refused), refused
+    # The probe logged nobody in and synced nothing.
+    assert backend.env.db("SELECT name FROM auth_cookie") == []
+    assert backend.env.db("SELECT username FROM permission WHERE "
+                          "action='developers'") == []
 
 
 FORWARDED_HEADERS = '''

@@ -322,6 +322,15 @@ def test_panel_without_the_probe(env):
     (('http://x/', '--path=wiki'), "'--path=wiki': a path starts with /"),
     (('http://x/', '--bogus'), "unknown argument '--bogus'"),
     (('http://x/', 'http://y/'), "unknown argument 'http://y/'"),
+    (('http://x/', '--user=al:ice'), "'--user=al:ice': a user name, "
+                                     "without ':'"),
+    (('http://x/', '--user='), "'--user=': a user name"),
+    (('http://x/', '--password-file=/p'), "--password-file goes with "
+                                          "--user"),
+    (('http://x/', '--user=alice'), "--user needs --password-file (no "
+                                    "terminal to ask for the password)"),
+    (('http://x/', '--user=alice', '--password-file=/nonexistent/pw'),
+     "--password-file: /nonexistent/pw cannot be read (No such file"),
 ])
 def test_command_usage(trac_env, capsys, args, message):
     rv, output = trac_env.admin_rv('remoteuser selftest', *args)
@@ -329,10 +338,53 @@ def test_command_usage(trac_env, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_command_refuses_an_empty_password(trac_env, capsys, tmp_path):
+    empty = tmp_path / 'pw'
+    empty.write_text('\nsecond line\n')
+    rv, output = trac_env.admin_rv('remoteuser selftest', 'http://x/',
+                                   '--user=alice',
+                                   '--password-file=%s' % empty)
+    assert rv == 2
+    assert 'the first line of %s is empty' % empty in \
+        capsys.readouterr().err
+
+
+def test_credentials_go_only_with_the_probe_to_the_front_end(monkeypatch):
+    """The test account's Basic credentials: on the probe's requests to
+    the front end; not on the /login referer checks (Trac's real login
+    would log the account in), not to the backend directly, and never
+    in place of a forged Authorization header."""
+    import base64
+    from remoteuserauth import probeclient
+    sent = []
+
+    def request(self, scheme, host, port, target, host_header, headers,
+                source):
+        sent.append((target, dict(headers).get('Authorization')))
+        return 404, [], b''
+    monkeypatch.setattr(probeclient.Site, '_request', request)
+    site = probeclient.Site('http://trac.example.com/prefix',
+                            credentials=('alice', 'pässword'))
+    plan = selftest.plan(selftest.Config('Remote-User', '', '', False, True),
+                         MARKER, ('/login',))
+    for probe in plan:
+        site.send(probe, 'TOKEN')
+    site.send(plan[0], 'TOKEN', connect=('127.0.0.1', 8000))
+    mine = 'Basic ' + base64.b64encode('alice:pässword'.encode()).decode()
+    by_variant = dict(zip([p.variant for p in plan] + ['direct'], sent))
+    assert by_variant['baseline'][1] == mine
+    assert by_variant['header'][1] == mine
+    assert by_variant['basic'][1] == selftest.forged_basic(MARKER)
+    assert by_variant['referer-crlf'][1] is None
+    assert by_variant['referer-foreign'][1] is None
+    assert by_variant['direct'][1] is None
+
+
 def test_command_completion(trac_env):
     from remoteuserauth.selftestadmin import SelfTestCommand
     command = SelfTestCommand(trac_env.env())
-    options = ['--path=', '--backend=', '--no-direct', '--insecure']
+    options = ['--path=', '--backend=', '--user=', '--password-file=',
+               '--no-direct', '--insecure']
     assert command._complete_selftest(['']) == options
     trac_env.configure('trac', base_url='https://trac.example.com/x')
     assert command._complete_selftest(['']) == \
