@@ -189,3 +189,18 @@ def check_selftest_clean(env, url, *args):
     assert lines[-1].endswith('no forged name or address got through'), \
         lines
     return lines
+
+
+def check_selftest_clean_logged_in(env, url, user='alice'):
+    """The self-test finds nothing wrong either when its requests carry
+    `user`'s Basic credentials: the locations that ask for a password
+    are checked logged in. Returns the lines."""
+    import tempfile
+    with tempfile.NamedTemporaryFile('w', suffix='.pw') as f:
+        f.write(PASSWORD + '\n')
+        f.flush()
+        lines = check_selftest_clean(env, url, '--user=' + user,
+                                     '--password-file=' + f.name)
+    assert not [l for l in lines if '/login:' in l and
+                'asks for a login first' in l], lines
+    return lines

@@ -7,7 +7,8 @@ import sys
 
 from deploy import (Apache, deploy_static, give_to_server,
                     htpasswd, make_env, render)
-from e2e import basic, check_deployment, check_selftest_clean, selftest
+from e2e import (basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in, selftest)
 from servers import Server, free_port, http, python_env, require
 
 
@@ -59,6 +60,7 @@ def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
     assert env.db("SELECT name FROM auth_cookie WHERE cookie=%s",
                   (value,)) == [('alice',)]
     check_selftest_clean(env, base_url)
+    check_selftest_clean_logged_in(env, base_url)
 
 
 def test_selftest_finds_apache_passing_remote_user_underscore(
@@ -132,3 +134,4 @@ def test_apache_mod_python(public_tmp, staged_site, servers):
     servers.append(Apache(public_tmp, conf, ['python'], port=port))
     check_deployment(port, '/prefix', base_url, basic())
     check_selftest_clean(env, base_url)
+    check_selftest_clean_logged_in(env, base_url)

@@ -11,7 +11,8 @@ from deploy import (SAMPLES, Apache, deploy_static,
                     give_to_server, htdigest, htpasswd, make_env, render)
 from e2e import (basic, check_anonymous_page, check_deployment,
                  check_hostile_clients, check_login, check_redirects,
-                 check_selftest_clean, digest)
+                 check_selftest_clean, check_selftest_clean_logged_in,
+                 digest)
 from servers import free_port, http, require
 
 
@@ -67,6 +68,7 @@ def test_mod_wsgi_basic(deployed, public_tmp):
                  HTPASSWD=users)
     check_deployment(d.port, d.prefix, d.base_url, basic())
     check_selftest_clean(d.env, d.base_url)
+    check_selftest_clean_logged_in(d.env, d.base_url)
 
 
 def test_mod_wsgi_digest(deployed, public_tmp):

@@ -25,7 +25,8 @@ import pytest
 from conftest import TracEnv, logged_in_as
 from deploy import (Nginx, deploy_static, gunicorn_service, htpasswd,
                     ini_options, public_dir, render)
-from e2e import basic, check_deployment, check_selftest_clean
+from e2e import (basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in)
 from servers import free_port, http, python_env
 
 BACKENDS = ('127.0.0.2', '127.0.0.3', '127.0.0.4')
@@ -183,6 +184,7 @@ def cluster(postgresql, plugin_site):
 def test_the_cluster_sample_passes_the_deployment_checks(cluster):
     check_deployment(cluster.port, '/prefix', cluster.base_url, basic())
     check_selftest_clean(cluster.env, cluster.base_url)
+    check_selftest_clean_logged_in(cluster.env, cluster.base_url)
     assert 'Traceback' not in cluster.logs()
 
 

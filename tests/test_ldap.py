@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from deploy import PASSWORD
-from e2e import basic, check_deployment, check_selftest_clean
+from e2e import (basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in)
 from servers import Server, free_port, http, require
 from test_apache_wsgi import deployed  # noqa: F401  (fixture)
 
@@ -86,3 +87,4 @@ def test_mod_wsgi_ldap(deployed, slapd):  # noqa: F811
     assert http(d.port, '/prefix/login', wrong).status == 401
     check_deployment(d.port, d.prefix, d.base_url, basic(), static=False)
     check_selftest_clean(d.env, d.base_url)
+    check_selftest_clean_logged_in(d.env, d.base_url)
