@@ -180,6 +180,14 @@ ATTACHMENT_LOCATION = '''
 '''
 
 
+def the_critical_finding(rv, lines):
+    """The self-test's one CRITICAL line (and its exit code 1)."""
+    critical = [l for l in lines if l.startswith('CRITICAL')]
+    assert rv == 1, lines
+    assert len(critical) == 1, lines
+    return critical[0]
+
+
 def test_selftest_finds_a_location_that_passes_remote_user(backend):
     nginx = backend.nginx(edit(
         '        location = /prefix/login {',
@@ -189,14 +197,12 @@ def test_selftest_finds_a_location_that_passes_remote_user(backend):
         rv, lines = selftest(backend.env, backend.base_url)
     finally:
         nginx.stop()
-    critical = [l for l in lines if l.startswith("CRITICAL")]
-    assert rv == 1, lines
-    assert len(critical) == 1, lines
-    assert critical[0].startswith(
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
         "CRITICAL /prefix/attachment/wiki/WikiStart/: a client's "
         "Remote-User header is accepted as the user name"), lines
     assert '`proxy_set_header Remote-User $trac_user;` in every ' \
-        'location' in critical[0]
+        'location' in critical
     assert lines[-1].endswith('the front end can be fooled')
     # The probe logged nobody in and stored nothing.
     assert backend.env.db("SELECT sid FROM session WHERE sid LIKE "
@@ -219,15 +225,13 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
         rv, lines = selftest(backend.env, backend.base_url)
     finally:
         nginx.stop()
-    critical = [l for l in lines if l.startswith('CRITICAL')]
-    assert rv == 1, lines
-    assert len(critical) == 1, lines
-    assert critical[0].startswith(
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
         "CRITICAL /prefix/, /prefix/login/xmlrpc, /prefix/logout and "), lines
     assert "the user name of a client's Basic credentials is accepted " \
-        "although their password is wrong" in critical[0]
-    assert 'set $trac_user $remote_user;' in critical[0]
-    assert '/prefix/login:' not in critical[0]
+        "although their password is wrong" in critical
+    assert 'set $trac_user $remote_user;' in critical
+    assert '/prefix/login:' not in critical
     assert any(l.startswith('OK       /prefix/login: the front end asks '
                             'for a login first') for l in lines), lines
 
@@ -266,10 +270,7 @@ def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
     assert rv == 0, anonymous
     assert any(l.startswith('OK       /prefix/login: the front end asks '
                             'for a login first') for l in anonymous)
-    critical = [l for l in logged_in if l.startswith('CRITICAL')]
-    assert rv_user == 1, logged_in
-    assert len(critical) == 1, logged_in
-    assert critical[0].startswith(
+    assert the_critical_finding(rv_user, logged_in).startswith(
         "CRITICAL /prefix/login: a client's X-Remote-Groups reaches Trac: "
         "a user logged in on this path could put themself in [remoteuser] "
         "sync_groups"), logged_in
