@@ -236,6 +236,27 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
                             'for a login first') for l in lines), lines
 
 
+def test_selftest_finds_satisfy_any_on_login(backend):
+    """`satisfy any` with an `allow` line: a client from an allowed
+    address skips the password, and $remote_user is whatever its
+    Authorization header names. The forged credentials show it."""
+    nginx = backend.nginx(edit(
+        '            auth_basic "Trac";\n',
+        '            satisfy any;\n'
+        '            allow 127.0.0.0/8;\n'
+        '            deny all;\n'
+        '            auth_basic "Trac";\n'))
+    try:
+        rv, lines = selftest(backend.env, backend.base_url)
+    finally:
+        nginx.stop()
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
+        "CRITICAL /prefix/login: the user name of a client's Basic "
+        "credentials is accepted although their password is wrong"), lines
+    assert backend.env.db("SELECT name FROM auth_cookie") == []
+
+
 def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
         backend, tmp_path):
     """The site's location clears the groups header, but /login got
