@@ -322,7 +322,7 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
             rv, lines = selftest(backend.env, backend.base_url)
         finally:
             nginx.stop()
-        print("\n".join(lines)); assert rv == 1, lines
+        assert rv == 1, lines
         forwarded = [l for l in lines if 'X-Forwarded' in l and
                      l.startswith('CRITICAL')]
         assert forwarded and 'X-Forwarded-Host' in forwarded[0], lines
@@ -334,7 +334,7 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
             rv, lines = selftest(backend.env, backend.base_url)
         finally:
             nginx.stop()
-        print("\n".join(lines)); assert rv == 0, lines
+        assert rv == 0, lines
         assert not [l for l in lines if l.startswith('CRITICAL')], lines
         # What is left: the Host header still decides the address.
         assert [l for l in lines if l.startswith('WARN')] == [
@@ -450,7 +450,7 @@ def test_an_answer_cut_off_is_never_a_whole_page(public_tmp, sample, path):
             for _ in range(3):
                 try:
                     r = http(port, path)
-                except (http_client.IncompleteRead, ConnectionError) as e:
+                except (http_client.IncompleteRead, ConnectionError):
                     continue    # the browser sees the error
                 pytest.fail("a cut-off answer passed for a whole one: %s %r"
                             % (r.status, r.body[:100]))
