@@ -8,6 +8,7 @@ test /login's referer handling, which a page's script cannot.
 """
 
 import getpass
+import ipaddress
 import json
 import sys
 
@@ -216,9 +217,14 @@ class SelfTestCommand(Component):
             raise AdminCommandError("give the site's public URL: [trac] "
                                     "base_url is not set", show_usage=True)
         try:
-            selftest.public_address(url)
+            scheme, host = selftest.public_address(url)[:2]
         except ValueError as e:
             raise AdminCommandError(str(e), show_usage=True)
+        if user is not None and scheme != 'https' and \
+                not _is_loopback(host):
+            raise AdminCommandError(
+                "--user would send the password of %s unencrypted to %s: "
+                "give the site's https:// address" % (user, host))
         credentials = None
         if password_file is not None and user is None:
             raise AdminCommandError("--password-file goes with --user",
@@ -234,6 +240,15 @@ class SelfTestCommand(Component):
             print(line)
         print(findings.summary(found))
         return findings.exit_code(found)
+
+
+def _is_loopback(host):
+    if host.lower() in ('localhost', 'localhost.'):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
 
 
 def _password(user, path):

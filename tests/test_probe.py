@@ -327,10 +327,16 @@ def test_panel_without_the_probe(env):
     (('http://x/', '--user='), "'--user=': a user name"),
     (('http://x/', '--password-file=/p'), "--password-file goes with "
                                           "--user"),
-    (('http://x/', '--user=alice'), "--user needs --password-file (no "
-                                    "terminal to ask for the password)"),
-    (('http://x/', '--user=alice', '--password-file=/nonexistent/pw'),
+    (('http://127.0.0.1:8080/', '--user=alice'), "--user needs "
+     "--password-file (no terminal to ask for the password)"),
+    (('https://x/', '--user=alice', '--password-file=/nonexistent/pw'),
      "--password-file: /nonexistent/pw cannot be read (No such file"),
+    # A password in the clear over the network: only to loopback.
+    (('http://trac.example.com/', '--user=alice',
+      '--password-file=/nonexistent/pw'), "--user would send the password "
+     "of alice unencrypted to trac.example.com: give the site's https://"),
+    (('http://[2001:db8::1]:8080/', '--user=alice'), "unencrypted to "
+     "2001:db8::1"),
 ])
 def test_command_usage(trac_env, capsys, args, message):
     rv, output = trac_env.admin_rv('remoteuser selftest', *args)
@@ -341,7 +347,7 @@ def test_command_usage(trac_env, capsys, args, message):
 def test_command_refuses_an_empty_password(trac_env, capsys, tmp_path):
     empty = tmp_path / 'pw'
     empty.write_text('\nsecond line\n')
-    rv, output = trac_env.admin_rv('remoteuser selftest', 'http://x/',
+    rv, output = trac_env.admin_rv('remoteuser selftest', 'https://x/',
                                    '--user=alice',
                                    '--password-file=%s' % empty)
     assert rv == 2
