@@ -1,6 +1,7 @@
 """nginx -> gunicorn samples against the real servers: one project and
 several, started the way trac-gunicorn.service starts gunicorn."""
 
+import contextlib
 import http.client as http_client
 import os
 import re
@@ -137,8 +138,10 @@ class Backend(object):
         self.gunicorn = start_gunicorn_service(workdir, site, self.backend,
                                                trac_env=self.env.path)
 
+    @contextlib.contextmanager
     def nginx(self, edit):
-        """nginx-gunicorn.conf, changed by `edit` (text -> text)."""
+        """nginx-gunicorn.conf, changed by `edit` (text -> text), in
+        front of the backend while the `with` block runs."""
         conf = render('nginx-gunicorn.conf',
                       os.path.join(self.dir, 'site.conf'), PORT=self.port,
                       BACKEND_PORT=self.backend, HTDOCS=self.htdocs,
@@ -147,7 +150,11 @@ class Backend(object):
             text = edit(f.read())
         with open(conf, 'w') as f:
             f.write(text)
-        return Nginx(self.dir, conf, self.port)
+        nginx = Nginx(self.dir, conf, self.port)
+        try:
+            yield nginx
+        finally:
+            nginx.stop()
 
 
 @pytest.fixture(scope='module')
@@ -189,14 +196,11 @@ def the_critical_finding(rv, lines):
 
 
 def test_selftest_finds_a_location_that_passes_remote_user(backend):
-    nginx = backend.nginx(edit(
-        '        location = /prefix/login {',
-        ATTACHMENT_LOCATION % backend.backend +
-        '        location = /prefix/login {'))
-    try:
+    with backend.nginx(edit(
+            '        location = /prefix/login {',
+            ATTACHMENT_LOCATION % backend.backend +
+            '        location = /prefix/login {')):
         rv, lines = selftest(backend.env, backend.base_url)
-    finally:
-        nginx.stop()
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
         "CRITICAL /prefix/attachment/wiki/WikiStart/: a client's "
@@ -215,16 +219,13 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
     on /login only. nginx fills $remote_user from any client's Basic
     credentials, checked or not; the self-test's forged credentials
     (a wrong password) show it."""
-    nginx = backend.nginx(edit(
-        '        proxy_set_header Remote-User $trac_user;',
-        '        proxy_set_header Remote-User $remote_user;'))
-    try:
+    with backend.nginx(edit(
+            '        proxy_set_header Remote-User $trac_user;',
+            '        proxy_set_header Remote-User $remote_user;')):
         r = http(backend.port, '/prefix/wiki/WikiStart',
                  forged_basic('admin'))
         assert logged_in_as(r) == 'admin'       # what the test is about
         rv, lines = selftest(backend.env, backend.base_url)
-    finally:
-        nginx.stop()
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
         "CRITICAL /prefix/, /prefix/login/xmlrpc, /prefix/logout and "), lines
@@ -240,16 +241,13 @@ def test_selftest_finds_satisfy_any_on_login(backend):
     """`satisfy any` with an `allow` line: a client from an allowed
     address skips the password, and $remote_user is whatever its
     Authorization header names. The forged credentials show it."""
-    nginx = backend.nginx(edit(
-        '            auth_basic "Trac";\n',
-        '            satisfy any;\n'
-        '            allow 127.0.0.0/8;\n'
-        '            deny all;\n'
-        '            auth_basic "Trac";\n'))
-    try:
+    with backend.nginx(edit(
+            '            auth_basic "Trac";\n',
+            '            satisfy any;\n'
+            '            allow 127.0.0.0/8;\n'
+            '            deny all;\n'
+            '            auth_basic "Trac";\n')):
         rv, lines = selftest(backend.env, backend.base_url)
-    finally:
-        nginx.stop()
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
         "CRITICAL /prefix/login: the user name of a client's Basic "
@@ -275,17 +273,16 @@ def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
                     '            proxy_set_header Remote-User $trac_user;\n'
                     '            proxy_set_header SCRIPT_NAME /prefix;\n'
                     '            proxy_set_header Host $host;\n')(text)
-    nginx = backend.nginx(broken)
     try:
-        rv, anonymous = selftest(backend.env, backend.base_url)
-        rv_user, logged_in = selftest(
-            backend.env, backend.base_url, '--user=alice',
-            '--password-file=' + password_file(str(tmp_path)))
-        rv_wrong, refused = selftest(
-            backend.env, backend.base_url, '--user=mallory',
-            '--password-file=' + password_file(str(tmp_path)))
+        with backend.nginx(broken):
+            rv, anonymous = selftest(backend.env, backend.base_url)
+            rv_user, logged_in = selftest(
+                backend.env, backend.base_url, '--user=alice',
+                '--password-file=' + password_file(str(tmp_path)))
+            rv_wrong, refused = selftest(
+                backend.env, backend.base_url, '--user=mallory',
+                '--password-file=' + password_file(str(tmp_path)))
     finally:
-        nginx.stop()
         backend.env.configure('remoteuser', groups_header='',
                               sync_groups='')
     assert rv == 0, anonymous
@@ -317,23 +314,17 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
     backend.env.configure('trac', base_url='')
     backend.env.configure('remoteuser', trust_forwarded='true')
     try:
-        nginx = backend.nginx(lambda text: text)
-        try:
+        with backend.nginx(lambda text: text):
             rv, lines = selftest(backend.env, backend.base_url)
-        finally:
-            nginx.stop()
         assert rv == 1, lines
         forwarded = [l for l in lines if 'X-Forwarded' in l and
                      l.startswith('CRITICAL')]
         assert forwarded and 'X-Forwarded-Host' in forwarded[0], lines
         assert 'proxy_set_header X-Forwarded-Host $host;' in forwarded[0]
-        nginx = backend.nginx(edit(
-            '        proxy_set_header X-Forwarded-Proto $scheme;',
-            FORWARDED_HEADERS))
-        try:
+        with backend.nginx(edit(
+                '        proxy_set_header X-Forwarded-Proto $scheme;',
+                FORWARDED_HEADERS)):
             rv, lines = selftest(backend.env, backend.base_url)
-        finally:
-            nginx.stop()
         assert rv == 0, lines
         assert not [l for l in lines if l.startswith('CRITICAL')], lines
         # What is left: the Host header still decides the address.
@@ -360,11 +351,10 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
            "function (c) { return c.textContent; }); })"
     browser = Chromium(str(tmp_path))
     try:
-        nginx = backend.nginx(edit(
-            '        location = /prefix/login {',
-            ATTACHMENT_LOCATION % backend.backend +
-            '        location = /prefix/login {'))
-        try:
+        with backend.nginx(edit(
+                '        location = /prefix/login {',
+                ATTACHMENT_LOCATION % backend.backend +
+                '        location = /prefix/login {')):
             browser.go(login)
             browser.wait_for("document.querySelector('.trac-author-user')")
             assert browser.evaluate("document.querySelector("
@@ -378,16 +368,13 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
             assert browser.evaluate(summary + '.textContent').startswith(
                 '1 critical')
             found = browser.evaluate(rows)
-        finally:
-            nginx.stop()
         critical = [r for r in found if r[0] == 'CRITICAL']
         assert len(critical) == 1, found
         assert critical[0][1] == '/prefix/attachment/wiki/WikiStart/'
         assert critical[0][2].startswith("a client's Remote-User header is "
                                          "accepted as the user name")
         assert 'proxy_set_header Remote-User $trac_user;' in critical[0][3]
-        nginx = backend.nginx(lambda text: text)
-        try:
+        with backend.nginx(lambda text: text):
             browser.go(panel)
             browser.wait_for("document.getElementById("
                              "'remoteuser-selftest-run')")
@@ -396,8 +383,6 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
             clean = browser.evaluate(summary + '.textContent')
             assert clean.startswith('0 critical, 0 warnings'), clean
             assert clean.endswith('no forged name or address got through')
-        finally:
-            nginx.stop()
     finally:
         browser.stop()
     # The browser's probes logged nobody in.
