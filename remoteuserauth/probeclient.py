@@ -54,18 +54,18 @@ class Site(object):
         target = path + ('?' + query if query else '')
         host, port = connect or (self.host, self.port)
         scheme = 'http' if connect else self.scheme
-        headers = list(probe.headers)
+        sent = list(probe.headers)
         # Only to the front end, only with the probe's token (the probe
         # logs nobody in: Trac's own /login never sees them), and never
         # in place of a forged Authorization header.
         if self.credentials and not connect and probe.token and \
-                not any(n.lower() == 'authorization' for n, v in headers):
-            headers.append(('Authorization',
-                            selftest.basic_credentials(*self.credentials)))
+                not any(n.lower() == 'authorization' for n, v in sent):
+            sent.append(('Authorization',
+                         selftest.basic_credentials(*self.credentials)))
         try:
             status, headers, body = self._request(
                 scheme, host, int(port), target,
-                host_header or self.host_header, headers, source)
+                host_header or self.host_header, sent, source)
         except (OSError, http.client.HTTPException, ValueError) as e:
             return Exchange(probe, 0, [], None, _describe(e), connect,
                             source)

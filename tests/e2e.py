@@ -1,10 +1,9 @@
 """The checks every deployment must pass, whatever the server."""
 
-import base64
-
 from browser import Client
 from conftest import logged_in_as
 from deploy import PASSWORD
+from remoteuserauth.selftest import basic_credentials
 from servers import http
 
 ATTACKER = 'admin'
@@ -26,13 +25,11 @@ def hostile_headers(extra=()):
 
 
 def forged_basic(user):
-    token = base64.b64encode(('%s:not-the-password' % user).encode())
-    return [('Authorization', 'Basic ' + token.decode())]
+    return [('Authorization', basic_credentials(user, 'not-the-password'))]
 
 
 def basic(user='alice'):
-    token = base64.b64encode(('%s:%s' % (user, PASSWORD)).encode()).decode()
-    return [('Authorization', 'Basic ' + token)]
+    return [('Authorization', basic_credentials(user, PASSWORD))]
 
 
 def check_anonymous_page(port, prefix):
