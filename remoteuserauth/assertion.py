@@ -21,7 +21,6 @@ time and count fetches.
 
 import base64
 import collections
-import ipaddress
 import json
 import math
 import os
@@ -32,6 +31,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import namedtuple
+
+from remoteuserauth import trust
 
 try:
     from cryptography import x509
@@ -448,17 +449,6 @@ def fits(alg, kty, crv):
     return wanted[1] is None or wanted[1] == crv
 
 
-def _is_loopback(host):
-    if host is None:
-        return False
-    if host.lower() == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_url(url):
     """`None` when `url` may serve keys, else the reason it may not:
     keys travel over https, or plain http on this machine only."""
@@ -469,7 +459,7 @@ def check_url(url):
         return "%s names no host" % _short(url)
     if parts.scheme == 'https':
         return None
-    if parts.scheme == 'http' and _is_loopback(parts.hostname):
+    if parts.scheme == 'http' and trust.is_loopback_host(parts.hostname):
         return None
     return "%s is not an https:// URL (http:// only for 127.0.0.1, ::1 " \
            "or localhost): keys fetched in the clear could be replaced " \

@@ -8,7 +8,6 @@ test /login's referer handling, which a page's script cannot.
 """
 
 import getpass
-import ipaddress
 import json
 import sys
 
@@ -17,7 +16,7 @@ from trac.core import Component, implements
 from trac.web.api import RequestDone
 from trac.web.chrome import add_script, add_script_data
 
-from remoteuserauth import findings, probeclient, selftest
+from remoteuserauth import findings, probeclient, selftest, trust
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.probe import SelfTestProbe
 
@@ -221,7 +220,7 @@ class SelfTestCommand(Component):
         except ValueError as e:
             raise AdminCommandError(str(e), show_usage=True)
         if user is not None and scheme != 'https' and \
-                not _is_loopback(host):
+                not trust.is_loopback_host(host):
             raise AdminCommandError(
                 "--user would send the password of %s unencrypted to %s: "
                 "give the site's https:// address" % (user, host))
@@ -240,15 +239,6 @@ class SelfTestCommand(Component):
             print(line)
         print(findings.summary(found))
         return findings.exit_code(found)
-
-
-def _is_loopback(host):
-    if host.lower() in ('localhost', 'localhost.'):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip('[]')).is_loopback
-    except ValueError:
-        return False
 
 
 def _password(user, path):

@@ -49,6 +49,21 @@ UNIX_SOCKET = UnixSocket()
 PEER_KEY = 'remoteuserauth.peer'
 
 
+def is_loopback_host(host):
+    """Whether `host` (a URL's host name, as `urllib.parse` gives it:
+    lower case, no brackets) is this machine's loopback: ``localhost``
+    or a loopback address. Where nothing may travel in the clear over
+    a network, http:// is allowed only to these."""
+    if host is None:
+        return False
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def direct_peer(environ):
     """The direct peer of the connection, the only address trust is
     decided on: ``REMOTE_ADDR`` as the server set it, even after the

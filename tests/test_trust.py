@@ -121,3 +121,16 @@ def test_unix_socket_peers_are_trusted_only_when_listed():
     assert trust.trusted_network(None, with_unix) is None
     assert trust.describe_peer('') == 'a Unix socket peer'
     assert trust.describe_peer('10.0.0.1') == '10.0.0.1'
+
+
+@pytest.mark.parametrize('host, loopback', [
+    ('localhost', True), ('LOCALHOST', True), ('127.0.0.1', True),
+    ('127.8.9.10', True), ('::1', True),
+    # Names and spellings that only look like loopback.
+    ('localhost.evil.example', False), ('127.0.0.1.evil.example', False),
+    ('evil.example', False), ('2130706433', False), ('0x7f.0.0.1', False),
+    ('[::1]', False), ('127.0.0.1\r\n', False), ('', False), (None, False),
+    ('192.0.2.1', False), ('::ffff:192.0.2.1', False),
+])
+def test_is_loopback_host(host, loopback):
+    assert trust.is_loopback_host(host) is loopback
