@@ -234,14 +234,20 @@ def test_sync_groups_and_known_users_are_not_named(make_env):
 
 def test_only_names_the_front_end_could_send_are_named(make_env):
     env = make_env(('remoteuser', 'lowercase', 'true'))
-    # Nobody can become these: lower-cased away, or refused as names.
+    # Nobody can become these: lower-cased away, refused as names, or
+    # (written straight into the table) control characters, full-width
+    # letters, spaces around the name, a name over the length limit.
+    stored = ('ops\nroot', '\uff4f\uff50\uff53', ' ops', 'o' * 300)
+    env.env().db_transaction.executemany(
+        "INSERT INTO permission (username, action) VALUES (%s, %s)",
+        [(subject, 'WIKI_ADMIN') for subject in stored])
     for subject in ('Admins', '@admins', 'bob@example.com'):
         env.admin('permission add', '"%s"' % subject, 'WIKI_ADMIN')
     env.admin('permission add ops WIKI_ADMIN')
-    warning = unclaimed_warning(env)
-    assert 'ops holds permissions' in warning
-    for subject in ('Admins', '@admins', 'bob@example.com'):
-        assert subject not in warning
+    from remoteuserauth.admin import RemoteUserAdmin
+    assert RemoteUserAdmin(env.env()).unclaimed_subjects() == ['ops']
+    # One subject, so "holds": none of the others is listed.
+    assert 'warning: ops holds permissions' in unclaimed_warning(env)
 
 
 def test_a_long_list_is_cut(trac_env):
