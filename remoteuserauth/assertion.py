@@ -32,7 +32,8 @@ import urllib.parse
 import urllib.request
 from collections import namedtuple
 
-from remoteuserauth import trust
+from remoteuserauth import groups, trust
+from remoteuserauth.names import client_text
 
 try:
     from cryptography import x509
@@ -152,12 +153,6 @@ loaded and last tried (clock seconds, or `None`), the last error (or
 _EMPTY_STATE = KeyState((), 0, None, None, None, ())
 
 
-def _short(value, limit=80):
-    """`value` for a log line: its repr, cut to `limit` characters."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + '...'
-
-
 # Reading tokens
 
 _SEPARATOR = re.compile(r'[\s,]').search
@@ -188,7 +183,7 @@ def extract_token(value, bearer=False):
         if scheme.lower() != 'bearer':
             return Extracted(None, NOT_BEARER, "the Authorization header "
                              "holds %s credentials, not a Bearer token"
-                             % _short(scheme[:20]))
+                             % client_text(scheme[:20]))
         text = text.lstrip(' ')
         if not text:
             return Extracted(None, MALFORMED, "the Authorization header "
@@ -228,7 +223,7 @@ def _no_duplicates(pairs):
     seen = {}
     for name, value in pairs:
         if name in seen:
-            raise ValueError("member %s appears twice" % _short(name))
+            raise ValueError("member %s appears twice" % client_text(name))
         seen[name] = value
     return seen
 
@@ -244,7 +239,7 @@ def _json_object(data, what):
                            parse_constant=_no_constant)
     except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise _Refusal(MALFORMED, "the %s is not valid JSON (%s)"
-                       % (what, _short(str(e), 120)))
+                       % (what, client_text(str(e), 120)))
     if not isinstance(value, dict):
         raise _Refusal(MALFORMED, "the %s is not a JSON object" % what)
     return value
@@ -312,7 +307,7 @@ def _make_key(public, kid, alg, source, label, problems):
         return None
     if alg is not None and not fits(alg, kty, crv):
         problems.append("%s: states alg %s, which a%s %s key cannot verify "
-                        "here; left out" % (label, _short(alg),
+                        "here; left out" % (label, client_text(alg),
                                             'n' if kty[0] in 'AEIOU' else '',
                                             crv or kty))
         return None
@@ -329,7 +324,7 @@ def _jwk_key(entry, source, index, problems):
         if not isinstance(kid, str):
             problems.append("%s: kid is not a string; left out" % label)
             return None
-        label = "key %s of %s" % (_short(kid), source)
+        label = "key %s of %s" % (client_text(kid), source)
     kty = entry.get('kty')
     use = entry.get('use')
     if use is not None and use != 'sig':
@@ -349,13 +344,13 @@ def _jwk_key(entry, source, index, problems):
                'OKP': 'OKPAlgorithm'}
     if kty not in loaders:
         problems.append("%s: key type %s is not supported; left out"
-                        % (label, _short(kty)))
+                        % (label, client_text(kty)))
         return None
     try:
         key = getattr(jwt_algorithms, loaders[kty]).from_jwk(entry)
     except Exception as e:
         problems.append("%s does not load (%s); left out"
-                        % (label, _short(str(e), 120)))
+                        % (label, client_text(str(e), 120)))
         return None
     public, was_private = _public(key)
     if was_private:
@@ -385,7 +380,7 @@ def _pem_keys(data, source, problems):
                 continue
         except Exception as e:
             problems.append("%s does not load (%s); left out"
-                            % (label, _short(str(e), 120)))
+                            % (label, client_text(str(e), 120)))
             continue
         key = _make_key(public, None, None, source, label, problems)
         if key is not None:
@@ -414,7 +409,7 @@ def parse_keys(data, source):
                                   parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as e:
             return [], ["%s is not valid JSON (%s)"
-                        % (source, _short(str(e), 120))]
+                        % (source, client_text(str(e), 120))]
         if isinstance(document.get('keys'), list):
             entries = document['keys']
         elif 'kty' in document:
@@ -434,7 +429,7 @@ def parse_keys(data, source):
     for key in keys:
         if key.kid is not None and key.kid in seen:
             problems.append("two keys of %s have kid %s; only the first is "
-                            "used" % (source, _short(key.kid)))
+                            "used" % (source, client_text(key.kid)))
             continue
         seen.add(key.kid)
         unique.append(key)
@@ -453,17 +448,17 @@ def check_url(url):
     """`None` when `url` may serve keys, else the reason it may not:
     keys travel over https, or plain http on this machine only."""
     if re.search(r'[\s\x00-\x1f\x7f]', url):
-        return "%s contains white space or a control character" % _short(url)
+        return "%s contains white space or a control character" % client_text(url)
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname:
-        return "%s names no host" % _short(url)
+        return "%s names no host" % client_text(url)
     if parts.scheme == 'https':
         return None
     if parts.scheme == 'http' and trust.is_loopback_host(parts.hostname):
         return None
     return "%s is not an https:// URL (http:// only for 127.0.0.1, ::1 " \
            "or localhost): keys fetched in the clear could be replaced " \
-           "on the way" % _short(url)
+           "on the way" % client_text(url)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -471,7 +466,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         raise urllib.error.HTTPError(
             req.full_url, code, "redirected to %s; point [remoteuser] "
-            "jwt_keys at the final URL" % _short(newurl, 200), headers, fp)
+            "jwt_keys at the final URL" % client_text(newurl, 200), headers, fp)
 
 
 def fetch_url(url, timeout=FETCH_TIMEOUT, limit=MAX_KEYS_SIZE):
@@ -681,7 +676,7 @@ class FileKeys(_KeySource):
 
 def describe_key(key):
     """``kid 'abc' (EC P-256, alg ES256)`` for a `Key`."""
-    kid = "kid %s" % _short(key.kid) if key.kid is not None else "no kid"
+    kid = "kid %s" % client_text(key.kid) if key.kid is not None else "no kid"
     return "%s (%s%s%s)" % (kid, key.kty, ' ' + key.crv if key.crv else '',
                             ', alg ' + key.alg if key.alg else '')
 
@@ -725,14 +720,14 @@ def parse_algorithms(entries):
         if name.lower() == 'none' or name.upper().startswith('HS'):
             problems.append("[remoteuser] jwt_algorithms: %s is never "
                             "accepted (unsigned or HMAC tokens prove "
-                            "nothing); it is ignored" % _short(name))
+                            "nothing); it is ignored" % client_text(name))
         elif name.lower() in known:
             if known[name.lower()] not in algorithms:
                 algorithms.append(known[name.lower()])
         else:
             problems.append("[remoteuser] jwt_algorithms: %s is not one of "
                             "%s; it is ignored"
-                            % (_short(name), ', '.join(SUPPORTED_ALGORITHMS)))
+                            % (client_text(name), ', '.join(SUPPORTED_ALGORITHMS)))
     return tuple(algorithms), problems
 
 
@@ -863,11 +858,11 @@ class Verifier(object):
             fail('algorithm', FORBIDDEN_ALGORITHM, "the token's algorithm %s "
                  "is never accepted: an unsigned or HMAC token proves "
                  "nothing; make the proxy sign with a public key "
-                 "algorithm" % _short(alg))
+                 "algorithm" % client_text(alg))
         if alg not in self.algorithms:
             fail('algorithm', ALGORITHM, "the token is signed with %s, which "
                  "[remoteuser] jwt_algorithms (%s) does not list"
-                 % (_short(alg), ', '.join(self.algorithms)))
+                 % (client_text(alg), ', '.join(self.algorithms)))
         checks.append(Check('algorithm', True, "%s is in [remoteuser] "
                             "jwt_algorithms" % alg))
         key, state = self._select_key(kid, state, fail)
@@ -920,7 +915,7 @@ class Verifier(object):
             fail('key', NO_KEYS, self._no_keys(state))
         fail('key', UNKNOWN_KEY, "the token's key (kid %s) is not among the "
              "%d key(s) of [remoteuser] jwt_keys (%s); check that jwt_keys "
-             "is the issuer's key set" % (_short(kid), len(state.keys),
+             "is the issuer's key set" % (client_text(kid), len(state.keys),
                                           self.keys.source))
 
     def _no_keys(self, state):
@@ -961,10 +956,10 @@ class Verifier(object):
         iss = claims.get('iss')
         if iss != self.issuer:
             fail('iss', ISSUER, "the token's issuer (iss) %s is not "
-                 "[remoteuser] jwt_issuer %s" % (_short(iss),
-                                                  _short(self.issuer)))
+                 "[remoteuser] jwt_issuer %s" % (client_text(iss),
+                                                  client_text(self.issuer)))
         checks.append(Check('iss', True, "%s is [remoteuser] jwt_issuer"
-                            % _short(iss)))
+                            % client_text(iss)))
 
     def _check_audience(self, claims, fail, checks):
         aud = claims.get('aud')
@@ -973,11 +968,11 @@ class Verifier(object):
         for value in values:
             if isinstance(value, str) and value in self.audience:
                 checks.append(Check('aud', True, "%s is in [remoteuser] "
-                                    "jwt_audience" % _short(value)))
+                                    "jwt_audience" % client_text(value)))
                 return
         fail('aud', AUDIENCE, "the token's audience (aud) %s holds none of "
              "[remoteuser] jwt_audience (%s)"
-             % (_short(aud), ', '.join(_short(a) for a in self.audience)))
+             % (client_text(aud), ', '.join(client_text(a) for a in self.audience)))
 
     def status(self):
         """The key source as it is now, for diagnostics: a dict with
@@ -1022,13 +1017,13 @@ def build(keys='', issuer='', audience=(), algorithms=DEFAULT_ALGORITHMS,
         leeway = max(int(leeway), 0)
     except (TypeError, ValueError):
         problems.append("[remoteuser] jwt_leeway: %s is not a number of "
-                        "seconds; 60 is used" % _short(leeway))
+                        "seconds; 60 is used" % client_text(leeway))
         leeway = 60
     try:
         refresh = int(refresh)
     except (TypeError, ValueError):
         problems.append("[remoteuser] jwt_refresh: %s is not a number of "
-                        "seconds; 300 is used" % _short(refresh))
+                        "seconds; 300 is used" % client_text(refresh))
         refresh = 300
     if refresh < MIN_REFRESH:
         problems.append("[remoteuser] jwt_refresh: %d seconds is too short; "
@@ -1065,20 +1060,23 @@ def claim_text(claims, name):
 
 def claim_list(claims, name):
     """The claim `name` as a list of strings: a JSON list of strings,
-    or one string separated by commas or ``|``; `None` when absent."""
+    or one string separated by commas or ``|``; `None` when absent.
+    Only ASCII spaces around an entry are removed (`groups.sort_groups`
+    decides which entries are usable); empty entries and text that is
+    not Unicode (lone surrogates) are left out."""
     value = claims.get(name) if name else None
     if isinstance(value, str):
-        value = re.split(r'[,|]', value)
+        value = groups.split_groups(value)
     if not isinstance(value, list):
         return None
     items = []
     for item in value:
-        if isinstance(item, str) and item.strip():
+        if isinstance(item, str) and item.strip(' '):
             try:
                 item.encode('utf-8')
             except UnicodeEncodeError:
                 continue
-            items.append(item.strip())
+            items.append(item.strip(' '))
     return items
 
 

@@ -20,11 +20,12 @@ from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
 from trac.web.chrome import add_warning
 
-from remoteuserauth import assertion, names, presets, selftest, trust
+from remoteuserauth import (assertion, eventlog, names, presets, selftest,
+                            trust)
 from remoteuserauth import decision as decisions
 from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.secretfile import SecretFile
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 #: Where a request keeps the settings it was decided with.
 _SETTINGS_KEY = 'remoteuserauth.settings'
@@ -271,12 +272,11 @@ class RemoteUserAuthenticator(Component):
 
     def __init__(self):
         try:
-            interval = max(self.log_interval, 0)
+            self.log_interval
         except ConfigurationError as e:
             self.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
-                           "%s; 300 seconds are used", e)
-            interval = 300
-        self._throttle = LogThrottle(interval)
+                           "%s; %d seconds are used", e,
+                           eventlog.DEFAULT_INTERVAL)
         self._settings_cache = (None, None)
         self._verifier_cache = (None, None)
         self._groups_cache = (None, None, frozenset())
@@ -445,9 +445,10 @@ class RemoteUserAuthenticator(Component):
     # Internal methods
 
     def _log_decision(self, decision):
+        log = EventLog(self.env)
+        peer = trust.describe_peer(decision.peer)
         for note in decision.notes:
-            self._throttle.log(self.log.warning, ('note', note),
-                               "TracRemoteUserAuth: %s", note)
+            log.write('warning', note.kind, peer, "%s", note)
         if decision.name:
             self.log.debug("TracRemoteUserAuth: %s from %s (%s)",
                            decision.name, trust.describe_peer(decision.peer),
@@ -458,13 +459,10 @@ class RemoteUserAuthenticator(Component):
                      decisions.ASSERTION: "the assertion in %s" % (
                          jwt.header if jwt else '?')}.get(
                 decision.source, "REMOTE_USER")
-            level = self.log.info if decision.rule in names.NOBODY \
-                else self.log.warning
-            self._throttle.log(
-                level, ('refused', decision.rule, decision.peer, where),
-                "TracRemoteUserAuth: refused the user name in %s from %s: "
-                "%s; the request stays anonymous", where,
-                trust.describe_peer(decision.peer), decision.reason)
+            level = 'info' if decision.rule in names.NOBODY else 'warning'
+            log.write(level, 'refused-' + decision.rule, peer,
+                      "refused the user name in %s from %s: %s; the request "
+                      "stays anonymous", where, peer, decision.reason)
 
     def _retire_cookie(self, req, decision):
         """Expire a `trac_auth` cookie that the front end contradicts
@@ -532,10 +530,13 @@ class RemoteUserAuthenticator(Component):
             [p for p in resolved.problems if p != resolved.blocked]
 
     def _report_keys(self, level, message):
-        """What the key source of `jwt_keys` has to say, for the log."""
-        self._throttle.log(getattr(self.log, level), ('keys', message),
-                           "TracRemoteUserAuth: [remoteuser] jwt_keys: %s",
-                           message)
+        """What the key source of `jwt_keys` has to say, for the log.
+
+        Its messages describe the key set and the fetch, never a
+        token, so each distinct one is a scope of its own: a key set
+        that changes from unusable to unreachable says so."""
+        EventLog(self.env).write(level, 'jwt_keys', message,
+                                 "[remoteuser] jwt_keys: %s", message)
 
     def _check_login(self, req, decision):
         """`/login` with no name from the front end would end in Trac's
@@ -550,11 +551,12 @@ class RemoteUserAuthenticator(Component):
             where = "a signed assertion in header %s" % jwt.header if jwt \
                 else "the name in [remoteuser] header %s or in " \
                 "REMOTE_USER" % self.header
-            self._throttle.log(
-                self.log.warning, ('login', reason),
-                "TracRemoteUserAuth: /login without a user name from the "
-                "front end (%s); make the front end authenticate /login "
-                "and pass %s", reason, where)
+            EventLog(self.env).write(
+                'warning', 'login-without-name',
+                trust.describe_peer(decision.peer),
+                "/login without a user name from the front end (%s); make "
+                "the front end authenticate /login and pass %s", reason,
+                where)
             add_warning(req, "Login is handled by the web server in front "
                              "of Trac, and it did not identify you. "
                              "Please contact your administrator.")
@@ -569,9 +571,9 @@ class RemoteUserAuthenticator(Component):
         if not target or req.method != 'POST' or not req.is_authenticated:
             return
         if not re.match(r'https?://|/(?!/)', target):
-            self._throttle.log(
-                self.log.error, ('option', 'logout_url'),
-                "TracRemoteUserAuth: [remoteuser] logout_url %r is neither "
+            EventLog(self.env).write(
+                'error', 'option', 'logout_url',
+                "[remoteuser] logout_url %r is neither "
                 "an http(s):// URL nor a path starting with /; it is "
                 "ignored", target)
             return

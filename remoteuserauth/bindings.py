@@ -26,8 +26,9 @@ from trac.db.schema import Column, Table
 from trac.env import IEnvironmentSetupParticipant
 from trac.util.text import exception_to_unicode, print_table
 
+from remoteuserauth import trust
 from remoteuserauth.auth import WRITE_LOCK
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 SCHEMA = [
     Table('remoteuser_binding', key='name')[
@@ -45,6 +46,10 @@ DB_VERSION = 1
 #: The refusal of a token whose account is not the one the name is
 #: bound to.
 BINDING = 'binding'
+#: The refusal of a token without the subject a binding needs.
+NO_SUBJECT = 'binding-no-subject'
+#: The refusal while the bindings cannot be read.
+UNREADABLE = 'binding-unreadable'
 
 
 class AccountBindings(Component):
@@ -53,9 +58,6 @@ class AccountBindings(Component):
     any other account for that name."""
 
     implements(IAdminCommandProvider, IEnvironmentSetupParticipant)
-
-    def __init__(self):
-        self._throttle = LogThrottle(300)
 
     # IEnvironmentSetupParticipant methods
 
@@ -106,35 +108,22 @@ class AccountBindings(Component):
         """Whether the account of `decision`'s assertion may use its
         name: ``(allowed, reason, bound)``, `bound` being the binding
         found (`None` for a first login)."""
-        claims = decision.assertion.claims
-        issuer, subject = claims.get('iss'), claims.get('sub')
-        if not isinstance(subject, str) or not subject:
-            return False, "the assertion has no sub claim: a Trac name is " \
-                "bound to the account (iss and sub) of its first login", None
-        try:
-            bound = self.bound(decision.name)
-        except Exception as e:
-            return False, "the account bindings cannot be read (%s); the " \
-                "next request tries again" % exception_to_unicode(e), None
-        if bound is None or bound[:2] == (issuer, subject):
-            return True, None, bound
-        return False, self._mismatch(decision.name, bound, issuer,
-                                     subject), bound
+        rule, reason, bound = self._verdict(decision)
+        return rule is None, reason, bound
 
     def enforce(self, decision):
         """`decision`, or a veto when its account is not the one its name
         is bound to; a first login records the binding."""
-        allowed, reason, bound = self.check(decision)
-        if allowed and bound is None:
+        rule, reason, bound = self._verdict(decision)
+        if rule is None and bound is None:
             reason = self._record(decision)
-            allowed = reason is None
-        if allowed:
+            rule = reason and BINDING
+        if rule is None:
             return decision
-        self._throttle.log(self.log.warning, ('binding', decision.name,
-                                              reason),
-                           "TracRemoteUserAuth: refused %s: %s",
-                           decision.name, reason)
-        return decision._replace(name=None, veto=True, rule=BINDING,
+        EventLog(self.env).write('warning', 'refused-' + rule,
+                                 trust.describe_peer(decision.peer),
+                                 "refused %s: %s", decision.name, reason)
+        return decision._replace(name=None, veto=True, rule=rule,
                                  reason=reason)
 
     def release(self, names):
@@ -154,6 +143,25 @@ class AccountBindings(Component):
         return released
 
     # Internal methods
+
+    def _verdict(self, decision):
+        """``(rule, reason, bound)``: `rule` is `None` when the account
+        may use its name, else one of the refusals above."""
+        claims = decision.assertion.claims
+        issuer, subject = claims.get('iss'), claims.get('sub')
+        if not isinstance(subject, str) or not subject:
+            return NO_SUBJECT, "the assertion has no sub claim: a Trac name " \
+                "is bound to the account (iss and sub) of its first login", \
+                None
+        try:
+            bound = self.bound(decision.name)
+        except Exception as e:
+            return UNREADABLE, "the account bindings cannot be read (%s); " \
+                "the next request tries again" % exception_to_unicode(e), None
+        if bound is None or bound[:2] == (issuer, subject):
+            return None, None, bound
+        return BINDING, self._mismatch(decision.name, bound, issuer,
+                                       subject), bound
 
     @cached
     def _bindings(self):
@@ -198,9 +206,9 @@ class AccountBindings(Component):
                 return self._mismatch(decision.name, rows[0], issuer,
                                       subject)
             if not rows:
-                self._throttle.log(
-                    self.log.warning, ('bind', decision.name),
-                    "TracRemoteUserAuth: binding of %s not recorded (%s); "
+                EventLog(self.env).write(
+                    'warning', 'binding-not-recorded', decision.name,
+                    "binding of %s not recorded (%s); "
                     "the next request tries again", decision.name,
                     exception_to_unicode(e))
             return None

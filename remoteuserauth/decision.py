@@ -66,6 +66,27 @@ SERVER = 'server'
 HEADER = 'header'
 ASSERTION = 'assertion'
 
+
+class Note(str):
+    """A sentence about a value the decision looked at and ignored.
+
+    `kind` names the class of it (one of the constants below): the log
+    throttles by kind and peer, never by the sentence, which may quote
+    what the client sent."""
+
+    def __new__(cls, kind, text):
+        note = str.__new__(cls, text)
+        note.kind = kind
+        return note
+
+
+#: Kinds of `Note`.
+HEADER_IGNORED = 'header-ignored'
+PROFILE_IGNORED = 'profile-value-ignored'
+GROUP_DROPPED = 'group-entry-dropped'
+SOURCE_IGNORED = 'source-ignored'
+NO_ASSERTION = 'assertion-not-read'
+
 #: A verified assertion without the claim that holds the user name.
 NO_CLAIM = 'no-claim'
 
@@ -198,9 +219,9 @@ def decide(environ, settings, groups=()):
         else:
             ignored = None
         if ignored:
-            notes.append("header %s from %s ignored: %s"
-                         % (settings.header, trust.describe_peer(peer),
-                            ignored))
+            notes.append(Note(HEADER_IGNORED, "header %s from %s ignored: %s"
+                              % (settings.header, trust.describe_peer(peer),
+                                 ignored)))
         else:
             nobody = verdict(header_value, HEADER)
             if nobody.name or nobody.veto:
@@ -232,15 +253,29 @@ def _header_profile(environ, settings, proven, source, user, notes):
             continue
         origins[field] = "header %s" % header
         if field == 'groups':
-            values[field] = grouplists.parse_groups_header(value)
+            values[field] = _groups(grouplists.split_groups_header(value),
+                                    user, origins[field], notes)
             continue
         values[field] = (names.clean_email if field == 'email'
                          else names.clean_profile_value)(value)
         if values[field] is None:
-            notes.append("ignored the %s of %s in header %s: not a usable "
-                         "value" % (field, user, header))
+            notes.append(Note(PROFILE_IGNORED, "ignored the %s of %s in "
+                              "header %s: not a usable value"
+                              % (field, user, header)))
     return Profile(values.get('name'), values.get('email'),
                    values.get('groups'), origins)
+
+
+def _groups(entries, user, origin, notes):
+    """The group names among `entries`; a note for each dropped one."""
+    listed = grouplists.sort_groups(entries)
+    for entry, problem in listed.dropped:
+        notes.append(Note(GROUP_DROPPED, "ignored the group entry %s of %s "
+                          "in %s: it %s; an entry is never trimmed into "
+                          "another group's name" % (
+                              names.client_text(entry), user, origin,
+                              problem)))
+    return listed.accepted
 
 
 def _claims_profile(claims, jwt, user, notes):
@@ -257,14 +292,15 @@ def _claims_profile(claims, jwt, user, notes):
             (names.clean_email if field == 'email'
              else names.clean_profile_value)(text.encode('utf-8'))
         if values[field] is None:
-            notes.append("ignored the %s of %s in claim %s of the "
-                         "assertion: not a usable value" % (field, user,
-                                                            claim))
+            notes.append(Note(PROFILE_IGNORED, "ignored the %s of %s in "
+                              "claim %s of the assertion: not a usable value"
+                              % (field, user, claim)))
     if jwt.groups_claim:
         listed = assertion.claim_list(claims, jwt.groups_claim)
         if listed is not None:
             origins['groups'] = "claim %s" % jwt.groups_claim
-            values['groups'] = grouplists.clean_groups(listed)
+            values['groups'] = _groups(listed, user, origins['groups'],
+                                       notes)
     return Profile(values.get('name'), values.get('email'),
                    values.get('groups'), origins)
 
@@ -289,12 +325,13 @@ def _decide_assertion(environ, settings, groups, peer, network, notes):
         for key, what in ((settings.header_key, "header %s"
                            % settings.header), ('REMOTE_USER', "REMOTE_USER")):
             if key and environ.get(key):
-                notes.append("%s ignored: [remoteuser] jwt_header is set, so "
-                             "names come only from a verified assertion"
-                             % what)
+                notes.append(Note(SOURCE_IGNORED, "%s ignored: [remoteuser] "
+                                  "jwt_header is set, so names come only "
+                                  "from a verified assertion" % what))
         return outcome()
     if extracted.rule in assertion.NOBODY:
-        notes.append("%s: %s" % (jwt.header, extracted.reason))
+        notes.append(Note(NO_ASSERTION, "%s: %s" % (jwt.header,
+                                                    extracted.reason)))
         return outcome()
     if extracted.rule:
         return outcome(veto=True, rule=extracted.rule,

@@ -9,31 +9,86 @@ Nothing here imports Trac.
 """
 
 import re
+import unicodedata
+from collections import namedtuple
 
 from remoteuserauth.names import decode_header_value, has_forbidden_character
 
 _SEPARATORS = re.compile(r'[,|]')
 _BUILTIN = frozenset(('anonymous', 'authenticated'))
 
+#: The longest group name believed, as for user names.
+MAX_GROUP_LENGTH = 255
+
+Groups = namedtuple('Groups', 'accepted dropped')
+Groups.__doc__ = """The group entries of a header or claim: the
+`accepted` names (a frozenset) and the `dropped` entries, ``(entry,
+reason)`` pairs in the order listed."""
+
+
+def entry_problem(entry):
+    """Why the group name `entry` (ASCII spaces around it already
+    removed) is not believed, or `None`.
+
+    Nothing is trimmed or normalised into a usable name: an identity
+    provider group called ``developers`` followed by a no-break space
+    is another group, which anyone may have been able to create or
+    join, and must never grant the rights of ``developers``."""
+    if len(entry) > MAX_GROUP_LENGTH:
+        return "is longer than %d characters" % MAX_GROUP_LENGTH
+    bad = has_forbidden_character(entry)
+    if bad is None:
+        bad = next((c for c in entry if c != ' ' and (
+            c.isspace() or unicodedata.category(c) == 'Zs')), None)
+    if bad is not None:
+        return "holds the control, formatting or white space character " \
+            "U+%04X" % ord(bad)
+    if not unicodedata.is_normalized('NFKC', entry):
+        return "is not in Unicode NFKC form (it would read %r once " \
+            "normalised)" % unicodedata.normalize('NFKC', entry)
+    return None
+
+
+def split_groups(text):
+    """The entries of a list of groups in one string (comma or ``|``
+    separated), untrimmed."""
+    return _SEPARATORS.split(text)
+
+
+def split_groups_header(value):
+    """The entries of a groups header value, decoded the PEP 3333
+    way."""
+    if value is None:
+        return []
+    return split_groups(decode_header_value(value))
+
+
+def sort_groups(items):
+    """Sort the group entries `items` (text) into the accepted names
+    and the dropped entries (`Groups`). ASCII spaces around an entry
+    are ignored and empty entries skipped; nothing else is changed."""
+    accepted = set()
+    dropped = []
+    for item in items:
+        entry = item.strip(' ')
+        if not entry:
+            continue
+        problem = entry_problem(entry)
+        if problem:
+            dropped.append((item, problem))
+        else:
+            accepted.add(entry)
+    return Groups(frozenset(accepted), tuple(dropped))
+
 
 def parse_groups_header(value):
-    """The group names listed in a header value (comma or ``|``
-    separated), decoded the PEP 3333 way; empty and malformed entries
-    are left out."""
-    if value is None:
-        return frozenset()
-    return clean_groups(_SEPARATORS.split(decode_header_value(value)))
+    """The group names a header value lists (see `sort_groups`)."""
+    return sort_groups(split_groups_header(value)).accepted
 
 
 def clean_groups(items):
-    """The usable group names among `items` (text), stripped; empty and
-    malformed entries are left out."""
-    groups = set()
-    for item in items:
-        item = item.strip()
-        if item and not has_forbidden_character(item) and len(item) <= 255:
-            groups.add(item)
-    return frozenset(groups)
+    """The usable group names among `items` (see `sort_groups`)."""
+    return sort_groups(items).accepted
 
 
 def parse_sync_groups(entries):
@@ -41,16 +96,21 @@ def parse_sync_groups(entries):
 
     :return: ``(groups, problems)``: the usable group names and one
              sentence for each entry left out. Upper-case names are
-             Trac permissions, not groups, and the built-in groups are
-             not memberships anyone can be given.
+             Trac permissions, not groups, the built-in groups are not
+             memberships anyone can be given, and a name a groups header
+             could not carry (`entry_problem`) could never be matched.
     """
     groups = set()
     problems = []
     for entry in entries:
-        name = entry.strip()
+        name = entry.strip(' ')
         if not name:
             continue
-        if name.isupper():
+        problem = entry_problem(name)
+        if problem:
+            problems.append("[remoteuser] sync_groups: %r %s; it is ignored"
+                            % (name, problem))
+        elif name.isupper():
             problems.append("[remoteuser] sync_groups: %r is a permission, "
                             "not a group; it is ignored" % name)
         elif name.lower() in _BUILTIN:

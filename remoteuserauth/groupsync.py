@@ -9,7 +9,7 @@ from trac.web.api import IRequestFilter
 
 from remoteuserauth import groups
 from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 
 class GroupSynchronizer(Component):
@@ -36,9 +36,6 @@ class GroupSynchronizer(Component):
         is ever touched. Upper-case names (permissions) are refused.
         """)
 
-    def __init__(self):
-        self._throttle = LogThrottle(300)
-
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
@@ -59,8 +56,8 @@ class GroupSynchronizer(Component):
     def managed_groups(self):
         managed, problems = groups.parse_sync_groups(self.sync_groups)
         for problem in problems:
-            self._throttle.log(self.log.error, problem,
-                               "TracRemoteUserAuth: %s", problem)
+            EventLog(self.env).write('error', 'option', problem, "%s",
+                                     problem)
         return managed
 
     def synchronize(self, user, listed, origin='groups_header'):
@@ -96,9 +93,9 @@ class GroupSynchronizer(Component):
         except Exception as e:
             # The database is busy: the page is served all the same, and
             # the next request compares again.
-            self._throttle.log(
-                self.log.warning, ('sync', user),
-                "TracRemoteUserAuth: group sync for %s not done (%s); it "
+            EventLog(self.env).write(
+                'warning', 'group-sync-failed', user,
+                "group sync for %s not done (%s); it "
                 "is retried on the next request", user,
                 exception_to_unicode(e))
             return [], []

@@ -106,6 +106,14 @@ def decode_header_value(value):
         return raw.decode('latin-1')
 
 
+def client_text(value, limit=80):
+    """`value`, text a client chose, as a message may show it: its repr
+    (no line break, control or invisible character gets through), cut
+    to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
 def has_forbidden_character(text):
     """Return the first character of `text` that has no place in a name
     or a profile value, or `None`."""

@@ -34,7 +34,7 @@ from remoteuserauth.auth import (DECISION_KEY, RemoteUserAuthenticator,
                                  _ask_first)
 # Imported before the probe asks to be first, so that it stays first.
 from remoteuserauth.publicurl import PublicURLFilter
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 #: Where the probe's signing key is kept (the `system` table).
 KEY_NAME = 'remoteuserauth.probe_key'
@@ -48,9 +48,6 @@ class SelfTestProbe(Component):
     """
 
     implements(IRequestFilter, ITemplateProvider)
-
-    def __init__(self):
-        self._throttle = LogThrottle(300)
 
     # IRequestFilter methods
 
@@ -105,9 +102,9 @@ class SelfTestProbe(Component):
                            "the system table is unusable (%s)", e)
         reason = selftest.check_token(key, token, time.time())
         if reason:
-            self._throttle.log(
-                self.log.warning, ('probe', reason, peer),
-                "TracRemoteUserAuth: refused a self-test probe request from "
+            EventLog(self.env).write(
+                'warning', 'probe-refused', peer,
+                "refused a self-test probe request from "
                 "%s: %s; `trac-admin ENV remoteuser selftest` and the "
                 "Remote User admin panel issue valid ones", peer, reason)
             raise HTTPNotFound("No handler matched request to %s",

@@ -10,7 +10,7 @@ from trac.web.api import IRequestFilter
 from trac.web.session import DetachedSession
 
 from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 
 class ProfileSynchronizer(Component):
@@ -33,9 +33,6 @@ class ProfileSynchronizer(Component):
         session's `email` when it changes. With `jwt_header`, the
         `jwt_email_claim` of the assertion is used instead.
         """)
-
-    def __init__(self):
-        self._throttle = LogThrottle(300)
 
     # IRequestFilter methods
 
@@ -78,9 +75,9 @@ class ProfileSynchronizer(Component):
                 session.update(changes)
                 session.save()
         except Exception as e:
-            self._throttle.log(
-                self.log.warning, ('profile', req.authname),
-                "TracRemoteUserAuth: session of %s not stored (%s); it is "
+            EventLog(self.env).write(
+                'warning', 'profile-sync-failed', req.authname,
+                "session of %s not stored (%s); it is "
                 "retried on the next request", req.authname,
                 exception_to_unicode(e))
             return

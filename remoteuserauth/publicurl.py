@@ -24,7 +24,8 @@ from remoteuserauth import trust, urls
 from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
                                  _ask_first)
 from remoteuserauth.remoteaddr import ClientAddress
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
+from remoteuserauth.names import client_text
 
 
 class PublicURLFilter(Component):
@@ -47,7 +48,6 @@ class PublicURLFilter(Component):
         """)
 
     def __init__(self):
-        self._throttle = LogThrottle(300)
         self._base_cache = (None, None)
 
     # IRequestFilter methods
@@ -139,9 +139,9 @@ class PublicURLFilter(Component):
                 seen.scheme == 'https' and not _server_says_https(environ):
             # tracd believes X-Forwarded-Proto from anyone; undo that.
             peer = trust.describe_peer(trust.direct_peer(environ))
-            self._throttle.log(
-                self.log.warning, peer,
-                "TracRemoteUserAuth: ignored X-Forwarded-Proto from %s: "
+            EventLog(self.env).write(
+                'warning', 'forwarded-proto-ignored', peer,
+                "ignored X-Forwarded-Proto from %s: "
                 "the peer is not in [remoteuser] trusted_proxies", peer)
             return urls.request_url(dict(environ,
                                          **{'wsgi.url_scheme': 'http'}))
@@ -161,11 +161,11 @@ class PublicURLFilter(Component):
             req.environ[_REDIRECTED_KEY] = True
             if reason:
                 peer = trust.describe_peer(req.remote_addr)
-                self._throttle.log(
-                    self.log.warning, ('redirect', reason, peer),
-                    "TracRemoteUserAuth: a redirect of %s from %s to %r "
-                    "was sent to %s instead: %s", req.path_info, peer, url,
-                    location, reason)
+                EventLog(self.env).write(
+                    'warning', 'redirect-replaced', peer,
+                    "a redirect of %s from %s to %s was sent to %s "
+                    "instead: %s", client_text(req.path_info), peer,
+                    client_text(url), location, reason)
             req.redirect(location, permanent)
         return listener
 
@@ -177,11 +177,11 @@ class PublicURLFilter(Component):
         clean = []
         for name, value in headers:
             if urls.has_control_character(name + value):
-                self._throttle.log(
-                    self.log.error, ('header', name),
-                    "TracRemoteUserAuth: dropped the response header %s: "
-                    "its value holds a control character (%r)", name,
-                    value[:200])
+                EventLog(self.env).write(
+                    'error', 'response-header-dropped', name,
+                    "dropped the response header %s: its value holds a "
+                    "control character (%s)", client_text(name),
+                    client_text(value))
                 if name.lower() == 'location':
                     clean.append((name, urls.url_string(public)))
                 continue

@@ -12,7 +12,7 @@ from trac.config import BoolOption
 from trac.core import Component
 
 from remoteuserauth import clientaddr, trust
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.eventlog import EventLog
 
 
 class ClientAddress(Component):
@@ -37,9 +37,6 @@ class ClientAddress(Component):
         proxy's address.
         """)
 
-    def __init__(self):
-        self._throttle = LogThrottle(300)
-
     # Public API
 
     def apply(self, environ, networks):
@@ -53,9 +50,9 @@ class ClientAddress(Component):
         walk = clientaddr.take_client_address(environ, networks)
         peer = trust.describe_peer(environ[trust.PEER_KEY])
         if walk.problem:
-            self._throttle.log(
-                self.log.warning, ('forwarded_for', peer),
-                "TracRemoteUserAuth: %s from %s; the client address is "
+            EventLog(self.env).write(
+                'warning', 'forwarded-for', peer,
+                "%s from %s; the client address is "
                 "taken as %s ([remoteuser] trust_forwarded_for)",
                 walk.problem, peer, walk.address or peer)
         elif walk.address:

@@ -45,8 +45,9 @@ class LogThrottle(object):
             self._seen[key] = [now, 0]
             return suppressed
 
-    def log(self, logfunc, key, message, *args):
-        """Call `logfunc(message, *args)` unless throttled."""
+    def log(self, logfunc, key, message, *args, stacklevel=2):
+        """Call `logfunc(message, *args)` unless throttled; `stacklevel`
+        as `logging.Logger.log` takes it, counted from the caller."""
         suppressed = self.admit(key)
         if suppressed is None:
             return False
@@ -54,5 +55,5 @@ class LogThrottle(object):
             message += " (%d similar messages suppressed)"
             args += (suppressed,)
         # stacklevel: the log names the caller's module, not this one.
-        logfunc(message, *args, stacklevel=2)
+        logfunc(message, *args, stacklevel=stacklevel)
         return True

@@ -123,3 +123,37 @@ def test_race_lost_is_logged_and_retried(synced):
         synced.log()
     request(synced, 'testers')
     assert memberships(synced, 'alice') == ['testers']
+
+
+# Rule 12 through real requests: an identity provider's group whose name
+# is a managed group's plus padding never grants it, in a header or in a
+# signed assertion's groups claim.
+PADDINGS = ['\u00a0', '\u3000', '\u2028', '\u0085', '\x1f', '\x0b', '\t',
+            '\u200b', '\ufeff']
+
+
+@pytest.mark.parametrize('pad', PADDINGS, ids=[ascii(p) for p in PADDINGS])
+def test_padded_group_in_a_header_grants_nothing(synced, pad):
+    wire = ('developers' + pad).encode('utf-8').decode('latin-1')
+    request(synced, wire + ',testers')
+    assert memberships(synced, 'alice') == ['testers']
+    assert 'ignored the group entry' in synced.log()
+    request(synced, pad + 'developers')
+    assert memberships(synced, 'alice') == []
+
+
+@pytest.mark.parametrize('pad', PADDINGS, ids=[ascii(p) for p in PADDINGS])
+def test_padded_group_in_a_claim_grants_nothing(make_env, tmp_path, pad):
+    from test_auth_assertion import get, options, token
+    from tokens import Signer, write_jwks
+    signer = Signer('ec')
+    env = make_env(*options(write_jwks(tmp_path / 'keys.json', signer),
+                            ('remoteuser', 'jwt_groups_claim', 'groups'),
+                            ('remoteuser', 'sync_groups', 'developers')))
+    env.admin('upgrade')
+    get(env, token(signer, groups=['developers' + pad, 'qa']))
+    assert memberships(env, 'alice') == []
+    get(env, token(signer, groups='developers' + pad + ',qa'))
+    assert memberships(env, 'alice') == []
+    get(env, token(signer, groups=[' developers ']))
+    assert memberships(env, 'alice') == ['developers']

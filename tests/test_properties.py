@@ -247,3 +247,17 @@ def test_decide_never_raises(environ):
         assert not (d.name and d.veto)
         assert d.name is None or d.name.casefold() not in {'admins',
                                                            'anonymous'}
+
+
+@given(st.lists(raw_names, max_size=5), st.sampled_from(
+    ['developers', 'qa', 'admins', 'développeurs']))
+def test_no_group_entry_grants_a_group_it_does_not_spell(entries, managed):
+    # Rule 12: the only fold is the ASCII spaces around an entry.
+    decoded = [names.decode_header_value(e) for e in entries]
+    listed = groups.clean_groups(decoded)
+    added, _ = groups.plan('alice', listed, {managed}, [])
+    if added:
+        assert any(e.strip(' ') == managed for e in decoded)
+    for group in groups.parse_groups_header(','.join(entries)):
+        assert unicodedata.is_normalized('NFKC', group)
+        assert not any(c.isspace() for c in group.replace(' ', ''))
