@@ -9,20 +9,24 @@ and refused when dangerous (see `remoteuserauth.names`).
 
 import os
 import re
-import threading
 
 from trac.config import (BoolOption, ConfigurationError, IntOption,
                          ListOption, Option)
-from trac.core import Component, ComponentMeta, implements
+from trac.core import Component, ComponentMeta, TracError, implements
 from trac.perm import PermissionSystem
 from trac.util import as_bool
+from trac.util.text import exception_to_unicode
+from trac.util.translation import _
 from trac.web.api import IAuthenticator, IRequestFilter
 from trac.web.auth import LoginModule
 from trac.web.chrome import add_warning
+from trac.web.main import RequestDispatcher
 
 from remoteuserauth import (assertion, eventlog, names, presets, selftest,
                             trust)
-from remoteuserauth import decision as decisions
+from remoteuserauth import decision as decisions, doors
+from remoteuserauth.bindings import AccountBindings
+from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.remoteaddr import ClientAddress
 from remoteuserauth.secretfile import SecretFile
 from remoteuserauth.eventlog import EventLog
@@ -33,11 +37,9 @@ _SETTINGS_KEY = 'remoteuserauth.settings'
 #: Where a request keeps its decision, so it is made once per request.
 DECISION_KEY = 'remoteuserauth.decision'
 
-#: Held by the plugin's own writes that invalidate Trac's caches (a new
-#: session, profile values, group memberships), so that no two threads
-#: of a process do that at once; see
-#: `profilesync.ProfileSynchronizer._store_session`.
-WRITE_LOCK = threading.Lock()
+#: Where a request keeps the door (`doors`) that logged it in.
+DOOR_KEY = 'remoteuserauth.door'
+
 _LOGOUT_KEY = 'remoteuserauth.logout'
 
 #: How many cookies known to belong to the user the front end names are
@@ -294,7 +296,10 @@ class RemoteUserAuthenticator(Component):
         if decision.veto or not (decision.name or self.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
             return 'anonymous'
-        return decision.name
+        if decision.name:
+            req.environ[DOOR_KEY] = doors.FRONT_END
+            return decision.name
+        return self._other_doors(req)
 
     # IRequestFilter methods
 
@@ -303,7 +308,10 @@ class RemoteUserAuthenticator(Component):
         self._retire_cookie(req, decision)
         if isinstance(handler, LoginModule):
             if re.match(r'/login/?$', req.path_info):
-                self._check_login(req, decision)
+                # A login module of another plugin (TracAccountManager's
+                # form) serves those the front end does not name.
+                if type(handler) is LoginModule or decision.name:
+                    self._check_login(req, decision)
             elif re.match(r'/logout/?$', req.path_info):
                 self._prepare_logout(req)
         return handler
@@ -409,6 +417,39 @@ class RemoteUserAuthenticator(Component):
             self._groups_cache = (perms, managed, groups)
         return groups
 
+    def clean_name(self, value):
+        """`names.clean_name` of `value` under the site's name policy
+        (as a request runs it)."""
+        settings = self.settings()
+        return names.clean_name(value, settings.strip_domain,
+                                settings.lowercase, self.group_names(),
+                                settings.local_domains)
+
+    def door_key(self, name):
+        """The `doors.key` of `name` (as another door or the database
+        holds it) under the site's name policy."""
+        cleaned = doors.clean(name, self.clean_name)
+        return doors.key(cleaned.name or name)
+
+    def judge_door(self, name, door):
+        """May `door` (not the front end) log in, create or change the
+        password of `name`? `None`, or a `doors.Refusal`."""
+        ownership = self.env[NameOwnership]
+        owned = ownership.owners() if ownership is not None and \
+            ownership.recording() else doors.owners(())
+        return doors.other_door(name, door, doors.clean(name,
+                                                        self.clean_name),
+                                owned)
+
+    def refuse_door(self, req, name, door, refusal):
+        """Log the refusal of `name` at `door` (one line per peer and
+        rule per `log_interval`)."""
+        peer = trust.describe_peer(trust.direct_peer(req.environ))
+        EventLog(self.env).write(
+            'warning', 'door-' + refusal.rule, peer,
+            "refused %s through the %s from %s: %s", names.client_text(name),
+            door, peer, refusal.reason)
+
     def decide(self, environ):
         """Run the decision for a WSGI environment, without side effects
         (for diagnostics)."""
@@ -430,10 +471,15 @@ class RemoteUserAuthenticator(Component):
                                           self.settings(environ).networks)
             decision = self.decide(environ)
             if decision.name and decision.source == decisions.ASSERTION:
-                from remoteuserauth.bindings import AccountBindings
                 bindings = self.env[AccountBindings]
                 if bindings is not None:
                     decision = bindings.enforce(decision)
+            ownership = self.env[NameOwnership]
+            if decision.name and ownership is not None and \
+                    ownership.recording():
+                decision = ownership.enforce(
+                    decision, self.door_key,
+                    trust.describe_peer(decision.peer))
             environ[DECISION_KEY] = decision
             if decision.name:
                 environ['REMOTE_USER'] = decision.name
@@ -464,6 +510,91 @@ class RemoteUserAuthenticator(Component):
                       "refused the user name in %s from %s: %s; the request "
                       "stays anonymous", where, peer, decision.reason)
 
+    def _other_doors(self, req):
+        """Ask the other authenticators (Trac's cookie login, a password
+        form, another plugin), as Trac would, and believe their name
+        only when the name policy and its owner allow that door (rules
+        13 and 15); always an answer, so that Trac asks none of them a
+        second time."""
+        environ = req.environ
+        form_name = _form_login_name(req)
+        if form_name is not None:
+            # Refused before any password is checked (or counted by a
+            # lock-out guard) for it.
+            refusal = self.judge_door(form_name, doors.PASSWORD)
+            if refusal is not None:
+                self.refuse_door(req, form_name, doors.PASSWORD, refusal)
+                return 'anonymous'
+        name = None
+        for authenticator in RequestDispatcher(self.env).authenticators:
+            if authenticator is self:
+                continue
+            try:
+                name = authenticator.authenticate(req)
+            except TracError as e:
+                self.log.error("Can't authenticate using %s: %s",
+                               authenticator.__class__.__name__,
+                               exception_to_unicode(e, traceback=True))
+                add_warning(req, _("Authentication error. "
+                                   "Please contact your administrator."))
+                return 'anonymous'
+            if name:
+                break
+        if not name or name == 'anonymous':
+            return 'anonymous'
+        door = self._door_of(req, name, authenticator)
+        refusal = self.judge_door(name, door)
+        if refusal is None:
+            environ[DOOR_KEY] = door
+            return name
+        environ.pop('REMOTE_USER', None)
+        self.refuse_door(req, name, door, refusal)
+        if door == doors.COOKIE:
+            self._forget_cookie(req, name, "the name policy or its owner "
+                                "refuses it today: " + refusal.reason)
+        return 'anonymous'
+
+    def _door_of(self, req, name, authenticator):
+        """Which door gave `name`: Trac's cookie login, a password form
+        (it sets ``REMOTE_USER``, which the plugin removed), or another
+        plugin's login."""
+        ownership = self.env[NameOwnership]
+        if not req.environ.get('REMOTE_USER') and (
+                ownership is None or not ownership.enforced()):
+            return doors.COOKIE
+        if req.environ.get('REMOTE_USER'):
+            return doors.PASSWORD
+        cookie = req.incookie.get('trac_auth')
+        owner = self._cookie_owner(cookie.value) if cookie else None
+        if owner is not None and (owner == name or owner.lower() == name):
+            return doors.COOKIE
+        return "login of %s" % authenticator.__class__.__name__
+
+    def _cookie_owner(self, value):
+        """The name a `trac_auth` cookie value was issued for, or `None`.
+        Cookie values are random and never given to another name, so
+        the answer is remembered (a bounded number of them)."""
+        owner = self._cookie_owners.get(value)
+        if owner is None:
+            for owner, in self.env.db_query(
+                    "SELECT name FROM auth_cookie WHERE cookie=%s",
+                    (value,)):
+                if len(self._cookie_owners) >= _MAX_COOKIE_OWNERS:
+                    self._cookie_owners.clear()
+                self._cookie_owners[value] = owner
+        return owner
+
+    def _forget_cookie(self, req, owner, why):
+        """Delete the login of the request's `trac_auth` cookie, whose
+        name is `owner`, and expire the cookie."""
+        cookie = req.incookie.get('trac_auth')
+        if owner is not None:
+            self.env.db_transaction(
+                "DELETE FROM auth_cookie WHERE cookie=%s", (cookie.value,))
+            self.log.info("TracRemoteUserAuth: retired the login cookie of "
+                          "%s: %s", owner, why)
+        LoginModule(self.env)._expire_cookie(req)
+
     def _retire_cookie(self, req, decision):
         """Expire a `trac_auth` cookie that the front end contradicts
         (it names another user, or with `cookie_login` off, no user) and
@@ -472,27 +603,11 @@ class RemoteUserAuthenticator(Component):
         cookie = req.incookie.get('trac_auth')
         if cookie is None or not (decision.name or not self.cookie_login):
             return
-        owner = self._cookie_owners.get(cookie.value)
-        if owner is None:
-            for owner, in self.env.db_query(
-                    "SELECT name FROM auth_cookie WHERE cookie=%s",
-                    (cookie.value,)):
-                break
-            if owner is not None and owner == decision.name:
-                # Cookie values are random and never reassigned.
-                if len(self._cookie_owners) >= _MAX_COOKIE_OWNERS:
-                    self._cookie_owners.clear()
-                self._cookie_owners[cookie.value] = owner
-        if owner == decision.name:
-            return
-        if owner is not None:
-            self.env.db_transaction(
-                "DELETE FROM auth_cookie WHERE cookie=%s", (cookie.value,))
-            self.log.info("TracRemoteUserAuth: retired the login cookie of "
-                          "%s: the front end names %s", owner,
-                          decision.name or "nobody ([remoteuser] "
-                          "cookie_login = false)")
-        LoginModule(self.env)._expire_cookie(req)
+        owner = self._cookie_owner(cookie.value)
+        if owner != decision.name:
+            self._forget_cookie(req, owner, "the front end names %s" % (
+                decision.name or "nobody ([remoteuser] cookie_login = "
+                "false)"))
 
     def _assertion_options(self):
         """The keyword arguments of `decision.make_settings` for the
@@ -585,6 +700,15 @@ class RemoteUserAuthenticator(Component):
                 req.environ[_LOGOUT_KEY] = True
                 req.redirect(target)
         req.add_redirect_listener(to_logout_url)
+
+
+def _form_login_name(req):
+    """The user name a login form posts (TracAccountManager's, to
+    `/login`), or `None`."""
+    if req.method != 'POST' or not req.path_info.startswith('/login'):
+        return None
+    name = req.args.get('username')
+    return name if isinstance(name, str) and name else None
 
 
 def _ask_first(cls, interface):

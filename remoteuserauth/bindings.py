@@ -21,27 +21,13 @@ import time
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.cache import cached
 from trac.core import Component, implements
-from trac.db.api import DatabaseManager
-from trac.db.schema import Column, Table
 from trac.env import IEnvironmentSetupParticipant
 from trac.util.text import exception_to_unicode, print_table
 
-from remoteuserauth import trust
-from remoteuserauth.auth import WRITE_LOCK
+from remoteuserauth import schema, trust
+from remoteuserauth.ownership import NameOwnership
+from remoteuserauth.writelock import WRITE_LOCK
 from remoteuserauth.eventlog import EventLog
-
-SCHEMA = [
-    Table('remoteuser_binding', key='name')[
-        Column('name'),
-        Column('issuer'),
-        Column('subject'),
-        Column('time', type='int64'),
-    ],
-]
-
-#: The plugin's schema version, in Trac's `system` table.
-DB_VERSION_NAME = 'remoteuserauth_version'
-DB_VERSION = 1
 
 #: The refusal of a token whose account is not the one the name is
 #: bound to.
@@ -65,22 +51,26 @@ class AccountBindings(Component):
         self.upgrade_environment()
 
     def environment_needs_upgrade(self):
-        # Only sites that use signed assertions need the table: the
-        # others keep running when they install this version.
-        if not any(self.config.get('remoteuser', option).strip()
-                   for option in ('jwt_header', 'jwt_preset')):
-            return False
-        return DatabaseManager(self.env).needs_upgrade(DB_VERSION,
-                                                       DB_VERSION_NAME)
+        # Only sites that use signed assertions need the bindings, and
+        # only sites with another door (a password form) the owners:
+        # the others keep running when they install this version.
+        required = 0
+        if any(self.config.get('remoteuser', option).strip()
+               for option in ('jwt_header', 'jwt_preset')):
+            required = schema.BINDINGS_VERSION
+        ownership = NameOwnership(self.env)
+        if ownership.enforced():
+            required = schema.OWNERS_VERSION
+        return schema.current_version(self.env) < required
 
     def upgrade_environment(self):
-        dbm = DatabaseManager(self.env)
+        ownership = NameOwnership(self.env)
         with self.env.db_transaction:
-            dbm.create_tables(SCHEMA)
-            dbm.set_database_version(DB_VERSION, DB_VERSION_NAME)
+            schema.upgrade(self.env, ownership.local_accounts())
             # Trac creates a cache's row when it is first invalidated;
             # doing it now spares two first logins colliding on it.
             del self._bindings
+            ownership.forget_table_state()
 
     # IAdminCommandProvider methods
 

@@ -8,8 +8,9 @@ from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 
 from remoteuserauth import groups
-from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
+from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.writelock import WRITE_LOCK
 
 
 class GroupSynchronizer(Component):

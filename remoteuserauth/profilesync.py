@@ -9,8 +9,9 @@ from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 from trac.web.session import DetachedSession
 
-from remoteuserauth.auth import WRITE_LOCK, RemoteUserAuthenticator
+from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.writelock import WRITE_LOCK
 
 
 class ProfileSynchronizer(Component):

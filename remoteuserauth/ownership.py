@@ -1,0 +1,170 @@
+"""Which names the front end owns, recorded where every backend sees it.
+
+The first time the front end hands over a name, the name is recorded as
+the front end's (table ``remoteuser_owner``); from then on no other door
+may log it in, create it or change its password (see `doors`). Plugins
+that keep local password accounts (TracAccountManager) tell this
+component about them through `ILocalAccounts`, so that a local account
+never silently becomes a front-end account until the administrator
+adopts it (`adopt`: ``trac-admin ENV remoteuser adopt NAME``).
+
+Without such a plugin, or another authenticator, there is no other door
+and nothing is enforced; the names are recorded all the same once the
+table exists, so that a door added later finds them.
+"""
+
+import time
+
+from trac.cache import cached
+from trac.core import Component, ExtensionPoint, Interface
+from trac.util.text import exception_to_unicode
+from trac.web.api import IAuthenticator
+from trac.web.auth import LoginModule
+
+from remoteuserauth import doors, schema
+from remoteuserauth.eventlog import EventLog
+from remoteuserauth.revoke import LoginRevoker
+from remoteuserauth.writelock import WRITE_LOCK
+
+
+class ILocalAccounts(Interface):
+    """A plugin that keeps password accounts of its own, which a door
+    other than the front end logs in (a password form)."""
+
+    def local_accounts_enabled():
+        """Whether the plugin keeping local accounts is enabled in this
+        environment (so that its doors exist)."""
+
+    def local_accounts():
+        """The names of the local password accounts."""
+
+    def remove_local_account(name):
+        """Remove the local password of `name`; return whether it had
+        one."""
+
+
+class NameOwnership(Component):
+    """Records the names the front end hands over and refuses them at
+    every other door."""
+
+    local_stores = ExtensionPoint(ILocalAccounts)
+    authenticators = ExtensionPoint(IAuthenticator)
+
+    def __init__(self):
+        self._table = None
+        self._enforced = None
+
+    # Public API
+
+    def enforced(self):
+        """Whether a door other than the front end exists: a plugin with
+        local password accounts, or an authenticator besides Trac's
+        cookie login and this plugin's. (Which components are enabled
+        changes only with trac.ini, which makes Trac start the
+        environment, and this component, anew.)"""
+        if self._enforced is None:
+            self._enforced = any(store.local_accounts_enabled()
+                                 for store in self.local_stores) or any(
+                type(a) is not LoginModule and
+                not type(a).__module__.startswith('remoteuserauth.')
+                for a in self.authenticators)
+        return self._enforced
+
+    def forget_table_state(self):
+        """Look again whether the owners' table exists (after an
+        upgrade in this process) and forget the owners read."""
+        self._table = None
+        del self._owners
+
+    def recording(self):
+        """Whether the table of owners exists (it is made by `trac-admin
+        ENV upgrade`, which Trac asks for once another door exists)."""
+        if self._table is None:
+            self._table = schema.current_version(self.env) >= \
+                schema.OWNERS_VERSION
+        return self._table
+
+    def owners(self):
+        """The `doors.Owners`."""
+        return self._owners
+
+    def local_accounts(self):
+        """The names of all local password accounts."""
+        accounts = set()
+        for store in self.local_stores:
+            accounts.update(store.local_accounts())
+        return accounts
+
+    def enforce(self, decision, local_key, peer):
+        """`decision` (the front end named a user), or a veto when the
+        name is also a local password account not yet adopted; a name
+        handed over for the first time is recorded as the front end's.
+
+        :param local_key: gives the `doors.key` of a local account's
+                          name under the site's policy.
+        """
+        owned = self.owners()
+        if decision.name in owned.names:
+            return decision
+        refusal, record = doors.front_door(
+            decision.name, owned, self.local_accounts() if self.enforced()
+            else (), local_key)
+        if record:
+            self.record(decision.name)
+            return decision
+        EventLog(self.env).write('warning', 'refused-' + refusal.rule, peer,
+                                 "refused the front end's %s: %s",
+                                 decision.name, refusal.reason)
+        return decision._replace(name=None, veto=True, rule=refusal.rule,
+                                 reason=refusal.reason)
+
+    def record(self, name):
+        """Record `name` as the front end's (a busy database costs the
+        record, which the next request tries again, never the page)."""
+        try:
+            with WRITE_LOCK:
+                with self.env.db_transaction as db:
+                    if not db("SELECT 1 FROM remoteuser_owner WHERE name=%s",
+                              (name,)):
+                        db("INSERT INTO remoteuser_owner (name, time) "
+                           "VALUES (%s, %s)", (name, int(time.time())))
+                    del self._owners
+        except Exception as e:
+            EventLog(self.env).write(
+                'warning', 'owner-not-recorded', name,
+                "%s not recorded as the front end's (%s); the next request "
+                "tries again", name, exception_to_unicode(e))
+            return
+        self.log.info("TracRemoteUserAuth: %s belongs to the front end from "
+                      "now on (its first login through it)", name)
+
+    def adopt(self, name, local_key):
+        """Give `name` to the front end: remove the local passwords of
+        the accounts whose key is `name`'s, forget their logins and
+        `name`'s, record `name` as the front end's.
+
+        :return: ``(removed, forgotten)``: the accounts whose password
+                 was removed, and how many logins were forgotten.
+        """
+        wanted = doors.key(name)
+        accounts = sorted(a for a in self.local_accounts()
+                          if local_key(a) == wanted)
+        removed = [a for a in accounts
+                   if any(store.remove_local_account(a)
+                          for store in self.local_stores)]
+        revoker = LoginRevoker(self.env)
+        forgotten = sum(revoker.revoke(user) for user in
+                        sorted(set(accounts) | {name}))
+        self.record(name)
+        self.log.info("TracRemoteUserAuth: adopted %s (local passwords "
+                      "removed: %s)", name, ', '.join(removed) or 'none')
+        return removed, forgotten
+
+    # Internal methods
+
+    @cached
+    def _owners(self):
+        if not self.recording():
+            return doors.owners(())
+        return doors.owners(name for name, in self.env.db_query(
+            "SELECT name FROM remoteuser_owner"))
