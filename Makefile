@@ -12,10 +12,11 @@ PYTEST_ARGS ?=
 # PyJWT[crypto] is the plugin's optional `jwt` extra (signed assertions);
 # k5test and gssapi drive a real Kerberos realm, oidc-provider-mock is the
 # OpenID provider of the single sign-on tests, pysaml2 (with xmlsec1) their
-# SAML identity provider.
+# SAML identity provider. TracAccountManager is the other door the
+# tests hold to the front end's names.
 DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
-       oidc-provider-mock pysaml2
+       oidc-provider-mock pysaml2 TracAccountManager==0.6.0
 
 .PHONY: demo test bench bench-cluster venv system-packages clean
 

@@ -29,8 +29,10 @@ setup(
     package_data={'remoteuserauth': ['templates/*.html', 'htdocs/*.js']},
     python_requires='>=3.8',
     install_requires=['Trac>=1.6'],
-    # Signed identity assertions ([remoteuser] jwt_header).
-    extras_require={'jwt': ['PyJWT[crypto]>=2.8']},
+    # Signed identity assertions ([remoteuser] jwt_header); the doors of
+    # TracAccountManager held to the names the front end owns.
+    extras_require={'jwt': ['PyJWT[crypto]>=2.8'],
+                    'accountmanager': ['TracAccountManager>=0.6']},
     entry_points={
         'trac.plugins': [
             'remoteuserauth.auth = remoteuserauth.auth',
@@ -42,6 +44,10 @@ setup(
             'remoteuserauth.revoke = remoteuserauth.revoke',
             'remoteuserauth.probe = remoteuserauth.probe',
             'remoteuserauth.selftestadmin = remoteuserauth.selftestadmin',
+            'remoteuserauth.adopt = remoteuserauth.adopt',
+            # Loaded only where TracAccountManager is installed.
+            'remoteuserauth.accountmanager = '
+            'remoteuserauth.accountmanager [accountmanager]',
         ],
     },
     classifiers=[

@@ -28,7 +28,7 @@ it is loaded only where TracAccountManager is installed (the
 import re
 
 from acct_mgr.api import AccountManager
-from acct_mgr.web_ui import ResetPwStore
+from acct_mgr.web_ui import LoginModule as FormLoginModule, ResetPwStore
 from trac.core import Component, implements
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
@@ -49,6 +49,7 @@ _VERIFY_TOKEN = 'email_verification_token'
 _VERIFIED_ADDRESS = 'email_verification_sent_to'
 
 _ADMIN_USER = re.compile(r'/admin/accounts/users/(.+)$')
+_LOGIN_PATHS = re.compile(r'/(login|logout)/?$')
 
 
 class AccountManagerDoors(Component):
@@ -90,6 +91,9 @@ class AccountManagerDoors(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
+        if handler is None and _LOGIN_PATHS.match(req.path_info) and \
+                self.env.is_enabled(FormLoginModule):
+            handler = self._login_handler()
         if req.method == 'POST':
             door, names = _door_of(req)
             for name in names:
@@ -102,6 +106,22 @@ class AccountManagerDoors(Component):
         return template, data, metadata
 
     # Internal methods
+
+    def _login_handler(self):
+        """TracAccountManager's login module, for /login and /logout
+        when no handler answers them: with Trac's LoginModule enabled
+        too, TracAccountManager disables Trac's in memory once its own
+        is made, after its own has decided not to answer while Trac's
+        is enabled, and both pages are 404 (the front end's login
+        included). Its documentation says to disable Trac's."""
+        EventLog(self.env).write(
+            'warning', 'option', 'two login modules',
+            "TracAccountManager's LoginModule and Trac's are both enabled, "
+            "which leaves /login without a handler; /login and /logout are "
+            "served by TracAccountManager's (its login form then logs "
+            "nobody in). Set [components] trac.web.auth.loginmodule = "
+            "disabled, as TracAccountManager's documentation says")
+        return FormLoginModule(self.env)
 
     def _check(self, req, name, door):
         auth = RemoteUserAuthenticator(self.env)

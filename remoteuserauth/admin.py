@@ -20,6 +20,7 @@ from remoteuserauth import (__version__, assertion, collisions, diagnostics,
                             masking, names, trust)
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.bindings import AccountBindings
+from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.groupsync import GroupSynchronizer
 from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.publicurl import PublicURLFilter
@@ -327,6 +328,15 @@ class RemoteUserAdmin(Component):
                           "AND cc != ''"):
                 for name in set(chrome.cc_list(cc)):
                     add(name, 'ticket cc')
+        # Which names the front end owns matters only beside another
+        # door (a password form).
+        ownership = NameOwnership(self.env)
+        if ownership.enforced():
+            for name in ownership.local_accounts():
+                add(name, collisions.PASSWORD_ACCOUNT)
+            if ownership.recording():
+                for name in ownership.owners().names:
+                    add(name, collisions.FRONT_END)
         return occurrences
 
     # Internal methods

@@ -540,7 +540,7 @@ class RemoteUserAuthenticator(Component):
                 return 'anonymous'
             if name:
                 break
-        if not name or name == 'anonymous':
+        if not name:
             return 'anonymous'
         door = self._door_of(req, name, authenticator)
         refusal = self.judge_door(name, door)

@@ -17,9 +17,19 @@ from collections import namedtuple
 
 from remoteuserauth import names
 
+#: A local password account (TracAccountManager's stores): logged in by
+#: its password form, which keeps the name as it is written (the front
+#: end's `lowercase` and domain stripping do not apply to it; Trac's
+#: `ignore_auth_case` does).
+PASSWORD_ACCOUNT = 'password account'
+
+#: A name the front end owns (it logged in through it).
+FRONT_END = 'front end'
+
 #: Places that make a name an account someone logs in with: renaming or
 #: refusing it locks that someone out of what the name holds.
-ACCOUNT_PLACES = ('session', 'permission', 'login cookie')
+ACCOUNT_PLACES = ('session', 'permission', 'login cookie', PASSWORD_ACCOUNT,
+                  FRONT_END)
 
 #: Trac's own subjects, which are no user's name.
 BUILTIN_SUBJECTS = frozenset(('anonymous', 'authenticated'))
@@ -30,7 +40,8 @@ Policy.__doc__ = """The name policy to evaluate: the `[remoteuser]`
 options `strip_domain`, `lowercase`, `local_domains` (a sequence) and
 `[trac] ignore_auth_case`."""
 
-Report = namedtuple('Report', 'merged renamed refused unaccounted')
+Report = namedtuple('Report', 'merged renamed refused unaccounted '
+                    'lookalikes', defaults=((),))
 Report.__doc__ = """What a policy does to the names Trac knows.
 
 - `merged`: ``(target, [(name, places), ...])`` for each group of two or
@@ -41,6 +52,11 @@ Report.__doc__ = """What a policy does to the names Trac knows.
   refuses: nobody can log in as it any more.
 - `unaccounted`: how many refused names appear only in fields (ticket
   cc lists, authors): e-mail addresses and free text, no account.
+- `lookalikes`: ``(name, places, others)`` for each password account
+  that stays an account of its own while the front end's names
+  `others` read the same but for case or a stripped domain: two
+  accounts a reader cannot tell apart, and the password form refuses
+  the password account while the front end owns one of them.
 
 `places` maps a place (``'session'``, ``'ticket owner'`` ...) to the
 number of times the name occurs there."""
@@ -110,6 +126,7 @@ def evaluate(occurrences, policy, groups=()):
     """
     targets = {}
     refused = []
+    passwords = []
     unaccounted = 0
     for name, places in occurrences.items():
         if not name or name in BUILTIN_SUBJECTS or not places:
@@ -121,7 +138,12 @@ def evaluate(occurrences, policy, groups=()):
             else:
                 unaccounted += 1
             continue
-        targets.setdefault(cleaned.name, []).append((name, dict(places)))
+        target = cleaned.name
+        if PASSWORD_ACCOUNT in places:
+            # Its form logs it in as written (but for Trac's own fold).
+            target = name.lower() if policy.ignore_auth_case else name
+            passwords.append((name, target, cleaned.name, dict(places)))
+        targets.setdefault(target, []).append((name, dict(places)))
     merged = []
     renamed = []
     for target, members in targets.items():
@@ -130,10 +152,18 @@ def evaluate(occurrences, policy, groups=()):
             merged.append((target, members))
         elif members[0][0] != target and is_account(members[0][1]):
             renamed.append((members[0][0], target, members[0][1]))
+    lookalikes = []
+    for name, own, cleaned, places in passwords:
+        key = cleaned.casefold()
+        others = sorted(target for target in targets if target != own and
+                        target.casefold() == key)
+        if others:
+            lookalikes.append((name, places, others))
     merged.sort(key=lambda group: group[0])
     renamed.sort(key=lambda item: item[0])
     refused.sort(key=lambda item: item[0])
-    return Report(merged, renamed, refused, unaccounted)
+    lookalikes.sort(key=lambda item: item[0])
+    return Report(merged, renamed, refused, unaccounted, lookalikes)
 
 
 def is_account(places):
@@ -162,15 +192,27 @@ def report_lines(report, policy):
     for name, places, reason in report.refused:
         lines.append("locked out: %s (%s): %s"
                      % (shown(name), _places(places), reason))
+    for name, places, others in report.lookalikes:
+        lines.append("look-alike: %s (%s) stays an account of its own "
+                     "beside %s; the password form refuses it while the "
+                     "front end owns %s: if they are one person, run "
+                     "remoteuser adopt %s, else rename one"
+                     % (shown(name), _places(places),
+                        ' and '.join(shown(o) for o in others),
+                        'that name' if len(others) == 1 else 'one of them',
+                        shown(others[0])))
     if report.unaccounted:
         lines.append("(%d more names the policy refuses occur only in "
                      "ticket, wiki or repository fields: e-mail addresses "
                      "and free text that no one logs in as)"
                      % report.unaccounted)
-    lines.append("%d group(s) of names would merge, %d account(s) would be "
-                 "renamed, %d locked out"
-                 % (len(report.merged), len(report.renamed),
-                    len(report.refused)))
+    summary = "%d group(s) of names would merge, %d account(s) would be " \
+        "renamed, %d locked out" % (len(report.merged), len(report.renamed),
+                                    len(report.refused))
+    if report.lookalikes:
+        summary += ", %d password account(s) look like front-end names" \
+            % len(report.lookalikes)
+    lines.append(summary)
     return lines
 
 
