@@ -87,10 +87,12 @@ def fixes(kind, name, config):
             "nginx: $remote_user is the name in any client's "
             "Authorization header, whether or not a password was "
             "checked: pass it only from the location where auth_basic "
-            "(or auth_request) checks it, with `set $trac_user \"\";` "
-            "and `proxy_set_header %s $trac_user;` for the site and `set "
+            "checks it, with `set $trac_user \"\";` and "
+            "`proxy_set_header %s $trac_user;` for the site and `set "
             "$trac_user $remote_user;` in that location (as in "
-            "nginx-gunicorn.conf)" % name if nginx else
+            "nginx-gunicorn.conf); where auth_request decides, take the "
+            "name from the authenticator's answer instead (`auth_request_set "
+            "$trac_user $upstream_http_remote_user;`)" % name if nginx else
             "Apache: set %s only from `%%{REMOTE_USER}`, which Apache "
             "fills after checking the password, and `RequestHeader unset "
             "%s early` in the virtual host" % (name, name) if apache else

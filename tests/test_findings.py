@@ -147,6 +147,11 @@ def test_a_front_end_that_passes_an_unchecked_basic_name():
         "check")
     assert '$remote_user is the name in any client' in bad[0].fix
     assert 'set $trac_user $remote_user;' in bad[0].fix
+    # Never after auth_request: the answer names the user there.
+    assert 'auth_request)' not in bad[0].fix
+    assert 'where auth_request decides, take the name from the ' \
+        "authenticator's answer instead (`auth_request_set $trac_user " \
+        '$upstream_http_remote_user;`)' in bad[0].fix
     # /login checks the password: the forged credentials never got in.
     assert any(f.where == '/prefix/login' and f.severity == OK and
                'asks for a login first' in f.text for f in found)
