@@ -18,7 +18,9 @@ import pytest
 from conftest import logged_in_as
 from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
                     make_env, public_dir, render)
-from e2e import basic, check_deployment, forged_basic
+from e2e import (basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in, forged_basic, selftest,
+                 the_critical_finding)
 from forwardauth import ForwardAuth, User, basic_user, cookie_values
 from remoteuserauth.selftest import basic_credentials
 from servers import free_port, http
@@ -246,9 +248,12 @@ def test_the_sample(site):
         assert 'uninitialized' not in log, log
 
 
-def test_the_old_advice_lets_a_session_holder_name_anyone(site):
+def test_the_old_advice_lets_a_session_holder_name_anyone(site, tmp_path):
     """$remote_user after auth_request: bob's session and Basic
-    credentials of admin with any password make Trac log in admin."""
+    credentials of admin with any password make Trac log in admin. The
+    self-test logged in with --user sees nothing (its credentials never
+    go beside the forged ones, which alone are refused); with bob's
+    session in --cookie-file it does."""
     with site.nginx(OLD_ADVICE) as nginx:
         bob = session(site)
         forged = forged_authorizations(ATTACKER)[0]
@@ -263,11 +268,59 @@ def test_the_old_advice_lets_a_session_holder_name_anyone(site):
         assert [l for l in whole(os.path.join(nginx.dir, 'access.log'))
                 .splitlines() if ' - %s [' % ATTACKER in l and
                 '"GET /prefix/login HTTP/1.1" 302' in l], ATTACKER
+        check_selftest_clean_logged_in(site.env, site.base_url, 'bob')
+        jar = tmp_path / 'jar'
+        jar.write_text('# bob, from the browser\n%s\n' % bob[1])
+        rv, lines = selftest(site.env, site.base_url,
+                             '--cookie-file=%s' % jar)
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
+        "CRITICAL /prefix/login: with the session of --cookie-file, the "
+        "user name of a client's Basic credentials is accepted although "
+        "their password is wrong: the front end let the session in and "
+        "passed on a name it did not check."), lines
+    assert "Fix: nginx: after auth_request, take the name from the " \
+        "authenticator's answer: `auth_request_set $trac_user " \
+        "$upstream_http_remote_user;`" in critical
+    assert 'never $remote_user' in critical
 
 
-def test_a_site_private_as_a_whole(site):
+def test_the_self_test_with_a_session(site, tmp_path):
+    """The sample comes out clean with a session, /login checked logged
+    in; the session's cookie is never shown, nor written to any log.
+    An ended session is a warning, not a pass."""
+    site.env.log()
+    logins = site.logins()
+    with site.nginx() as nginx:
+        name, value = site.auth.login('bob', PASSWORD)
+        jar = tmp_path / 'jar'
+        jar.write_text('%s=%s; other=1\r\n' % (name, value))
+        lines = check_selftest_clean(site.env, site.base_url,
+                                     '--cookie-file=%s' % jar)
+        assert not [l for l in lines if 'asks for a login first' in l and
+                    '/prefix/login:' in l], lines
+        assert any(l.startswith('OK       /prefix/, /prefix/login,')
+                   for l in lines), lines
+        site.auth.logout_everyone()
+        rv, ended = selftest(site.env, site.base_url,
+                             '--cookie-file=%s' % jar)
+        logs = [whole(os.path.join(nginx.dir, n))
+                for n in ('access.log', 'error.log')]
+    assert rv == 0, ended
+    assert any(l.startswith('WARN     /prefix/login: the front end refused '
+                            'the session of --cookie-file (HTTP 401)')
+               for l in ended), ended
+    logs += [site.env.log(), whole(site.gunicorn.log)]
+    for text in ['\n'.join(lines), '\n'.join(ended)] + logs:
+        assert value not in text
+    assert logs[0], "nginx wrote no access log"
+    # The probe logged nobody in.
+    assert site.logins() == logins
+
+
+def test_a_site_private_as_a_whole(site, tmp_path):
     """The sample's variant for a private site: every page asks the
-    authenticator."""
+    authenticator. The self-test then needs a login, and says so."""
     with site.nginx(private_site):
         r = http(site.port, '/prefix/wiki/WikiStart')
         assert r.status == 401
@@ -281,6 +334,16 @@ def test_a_site_private_as_a_whole(site):
             assert logged_in_as(r) == 'bob', forged
         r = http(site.port, '/prefix/wiki/WikiStart', basic('alice'))
         assert logged_in_as(r) == 'alice'
+        rv, lines = selftest(site.env, site.base_url)
+        assert rv == 2, lines
+        assert "give the self-test a test account (--user, for a password " \
+            "the front end checks) or a session of the front end " \
+            "(--cookie-file)" in lines[1], lines
+        jar = tmp_path / 'jar'
+        jar.write_text(bob[1])
+        check_selftest_clean(site.env, site.base_url,
+                             '--cookie-file=%s' % jar)
+        check_selftest_clean_logged_in(site.env, site.base_url, 'alice')
     # The old advice for a private site: $remote_user on every page.
     with site.nginx(lambda text: edit(
             '        auth_request_set $trac_user $upstream_http_remote_user;',
@@ -288,3 +351,9 @@ def test_a_site_private_as_a_whole(site):
         r = http(site.port, '/prefix/wiki/WikiStart',
                  [session(site)] + forged_authorizations(ATTACKER)[0])
         assert logged_in_as(r) == ATTACKER      # the hole, on every page
+        rv, lines = selftest(site.env, site.base_url,
+                             '--cookie-file=%s' % jar)
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith('CRITICAL /prefix/, /prefix/login, '
+                               '/prefix/login/xmlrpc and '), lines
+    assert 'with the session of --cookie-file, the user name' in critical
