@@ -87,15 +87,33 @@ def fixes(kind, name, config):
             "nginx: $remote_user is the name in any client's "
             "Authorization header, whether or not a password was "
             "checked: pass it only from the location where auth_basic "
-            "(or auth_request) checks it, with `set $trac_user \"\";` "
-            "and `proxy_set_header %s $trac_user;` for the site and `set "
+            "checks it, with `set $trac_user \"\";` and "
+            "`proxy_set_header %s $trac_user;` for the site and `set "
             "$trac_user $remote_user;` in that location (as in "
-            "nginx-gunicorn.conf)" % name if nginx else
+            "nginx-gunicorn.conf); where auth_request decides, take the "
+            "name from the authenticator's answer instead (`auth_request_set "
+            "$trac_user $upstream_http_remote_user;`)" % name if nginx else
             "Apache: set %s only from `%%{REMOTE_USER}`, which Apache "
             "fills after checking the password, and `RequestHeader unset "
             "%s early` in the virtual host" % (name, name) if apache else
             "make the front end pass on a user name only after it checked "
             "the password",
+        'session':
+            "nginx: after auth_request, take the name from the "
+            "authenticator's answer: `auth_request_set $trac_user "
+            "$upstream_http_remote_user;` (the header it names the user "
+            "in) with `proxy_set_header %s $trac_user;`, never "
+            "$remote_user, which is the name in the client's own "
+            "Authorization header whatever the authenticator checked (as "
+            "in nginx-auth-request.conf)" % name if nginx else
+            "Apache: set %s only from what the authentication module "
+            "checked (`%%{REMOTE_USER}`), never from the client's "
+            "Authorization header, and `RequestHeader unset %s early` in "
+            "the virtual host" % (name, name) if apache else
+            "make the front end take the user name from its "
+            "authenticator's answer (Traefik ForwardAuth: "
+            "authResponseHeaders), never from the client's Authorization "
+            "header",
         'jwt':
             "check [remoteuser] jwt_keys, jwt_algorithms, jwt_issuer and "
             "jwt_audience: an assertion signed by a key nobody configured "
@@ -144,13 +162,15 @@ def fixes(kind, name, config):
     }
 
 
-def judge(exchanges, config, marker, public_url, prefix='', user=None):
+def judge(exchanges, config, marker, public_url, prefix='', user=None,
+          session=False):
     """Findings for the exchanges of one run, worst first.
 
     `public_url` is the address the administrator says the site has
     (``scheme://host[:port]/prefix``); `prefix` is put in front of the
     paths the findings name; `user` is the test account whose Basic
-    credentials went with the requests, if any.
+    credentials went with the requests, if any; `session` whether a
+    session of the front end (``--cookie-file``) did.
     """
     kind, name = identity_header(config.header)
     fix = fixes(front_end_kind(exchanges), name, config)
@@ -168,14 +188,20 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None):
         if path == '/':
             baseline_root = baseline
         findings.extend(_judge_path(prefix + path, group, baseline, config,
-                                    marker, kind, name, fix, user))
+                                    marker, kind, name, fix, user, session))
     findings.extend(_judge_referers(exchanges, marker, fix, prefix))
     findings.extend(_judge_direct(exchanges, marker, fix, baseline_root))
     if baseline_root is None or baseline_root.report is None:
+        asks = baseline_root is not None and baseline_root.status in (401,
+                                                                      407)
         findings.append(Finding(
             ERROR, prefix + '/', "the probe did not answer at the site's "
             "root (%s): nothing could be checked"
             % _what_answered(baseline_root),
+            "the front end asks for a login on the whole site: give the "
+            "self-test a test account (--user, for a password the front "
+            "end checks) or a session of the front end (--cookie-file)"
+            if asks and user is None and not session else
             "check the URL (the public address, prefix included), that "
             "remoteuserauth.* is enabled in the environment the site "
             "serves, and that this command runs on that environment"))
@@ -198,11 +224,12 @@ def _what_answered(exchange):
 
 
 def _judge_path(path, group, baseline, config, marker, kind, name, fix,
-                user=None):
+                user=None, session=False):
     if baseline.report is None:
-        yield _unreached(path, baseline, user)
+        yield _unreached(path, baseline, user, session)
         return
     found = []
+    basic = {}
     identity = {'accepted': [], 'passed': []}
     underscore = {'accepted': [], 'passed': []}
     for exchange in group:
@@ -218,20 +245,25 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
         if variant == 'profile':
             found.extend(_judge_profile(path, exchange, config, marker, fix))
             continue
-        if variant == 'basic':
+        if variant in ('basic', 'basic-session'):
+            beside = variant == 'basic-session'
+            with_session = "with the session of --cookie-file, " \
+                if beside else ''
             if accepted.startswith(marker):
-                found.append(Finding(
-                    CRITICAL, path, "the user name of a client's Basic "
+                basic[variant] = Finding(
+                    CRITICAL, path, "%sthe user name of a client's Basic "
                     "credentials is accepted although their password is "
-                    "wrong: the front end passes on a name it did not "
-                    "check", fix['basic']))
+                    "wrong: the front end %s a name it did not check" % (
+                        with_session, "let the session in and passed on"
+                        if beside else "passes on"),
+                    fix['session' if beside else 'basic'])
             elif _arrived(report, marker, variant):
-                found.append(Finding(
-                    WARN, path, "the user name of a client's Basic "
+                basic[variant] = Finding(
+                    WARN, path, "%sthe user name of a client's Basic "
                     "credentials with a wrong password reaches Trac but "
-                    "is not used (%s)" % _unused_reason(report, kind,
-                                                        config),
-                    fix['basic']))
+                    "is not used (%s)" % (with_session, _unused_reason(
+                        report, kind, config)),
+                    fix['session' if beside else 'basic'])
             continue
         if variant == 'jwt':
             if accepted.startswith(marker):
@@ -259,6 +291,11 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
         elif _arrived(report, marker, variant):
             bucket['passed'].append(
                 (spelled, _unused_reason(report, kind, config)))
+    # Credentials that get through without a session get through with
+    # one: the session's finding would only repeat it.
+    if 'basic' in basic:
+        basic.pop('basic-session', None)
+    found.extend(basic.values())
     for bucket, label, key in ((identity, name, 'identity'),
                                (underscore, name.replace('-', '_'),
                                 'underscore')):
@@ -315,17 +352,24 @@ def _unused_reason(report, kind, config):
     return notes[-1] if notes else "not believed"
 
 
-def _unreached(path, exchange, user=None):
+def _unreached(path, exchange, user=None, session=False):
     if exchange.error:
         return Finding(WARN, path, "could not be checked: %s" %
                        exchange.error, "")
     status = exchange.status
-    if status in (401, 407) and user is not None:
+    if status in (401, 407) and (user is not None or session):
+        refused = ' and '.join(
+            ([] if user is None else ['the credentials of %s' % user]) +
+            (['the session of --cookie-file'] if session else []))
         return Finding(
-            WARN, path, "the front end refused the credentials of %s "
-            "(HTTP %d): not checked" % (user, status),
-            "give --user an account that can log in through the front "
-            "end on this path, with its password in --password-file")
+            WARN, path, "the front end refused %s (HTTP %d): not checked"
+            % (refused, status), '; '.join(
+                (["give --user an account that can log in through the "
+                  "front end on this path, with its password in "
+                  "--password-file"] if user is not None else []) +
+                (["log in again in a browser and put its session cookies "
+                  "in --cookie-file anew (the session may have ended)"]
+                 if session else [])))
     if status in (401, 407):
         what = "the front end asks for a login first (HTTP %d); checked " \
                "only without one (--user checks it logged in)" % status

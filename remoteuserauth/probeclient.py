@@ -24,7 +24,8 @@ _WORKERS = 4
 class Site(object):
     """The public address the self-test sends its requests to."""
 
-    def __init__(self, url, timeout=15, insecure=False, credentials=None):
+    def __init__(self, url, timeout=15, insecure=False, credentials=None,
+                 cookies=None):
         self.url = url.rstrip('/')
         self.scheme, self.host, self.port, self.prefix = \
             selftest.public_address(url)
@@ -34,6 +35,11 @@ class Site(object):
         #: credentials with the probe's requests to the front end, so
         #: that the locations it authenticates are checked too.
         self.credentials = credentials
+        #: The Cookie header of a session of the front end (a test
+        #: user's, from ``--cookie-file``), sent where the credentials
+        #: go, and beside forged Basic credentials: an authenticator that
+        #: lets the session in must not let their name through.
+        self.cookie = selftest.cookie_header(cookies) if cookies else None
 
     @property
     def host_header(self):
@@ -62,6 +68,10 @@ class Site(object):
                 not any(n.lower() == 'authorization' for n, v in sent):
             sent.append(('Authorization',
                          selftest.basic_credentials(*self.credentials)))
+        # The same rules for the session, which also goes beside a
+        # forged Authorization when the plan says so.
+        if self.cookie and not connect and probe.token and probe.session:
+            sent.append(('Cookie', self.cookie))
         try:
             status, headers, body = self._request(
                 scheme, host, int(port), target,

@@ -61,11 +61,15 @@ the option values as written (`header` may be ``env:NAME``);
 PROFILE = (('name_header', 'name'), ('email_header', 'email'),
            ('groups_header', 'groups'))
 
-Probe = namedtuple('Probe', 'id path variant headers query token')
+Probe = namedtuple('Probe', 'id path variant headers query token session',
+                   defaults=(True,))
 Probe.__doc__ = """One planned request: `path` below the public base,
 `headers` as (name, value) pairs sent as given (duplicates included),
 `query` an extra query string, `token` whether it carries the probe
-token (the /login referer checks do not: they test Trac's real answer).
+token (the /login referer checks do not: they test Trac's real answer),
+`session` whether the front end's session (``--cookie-file``) may go
+with it (the forged Basic credentials are sent once without it, once
+with it).
 """
 
 Exchange = namedtuple('Exchange', 'probe status headers report error '
@@ -185,12 +189,12 @@ def value_for(marker, variant):
 FORGED_PASSWORD = 'ruaprobe-wrong-password'
 
 
-def forged_basic(marker):
+def forged_basic(marker, variant='basic'):
     """An ``Authorization: Basic`` value naming the marker, with a wrong
     password: a front end that passes on the name without checking the
-    password (nginx's ``$remote_user`` outside ``auth_basic``) makes
-    anyone anyone."""
-    return basic_credentials(value_for(marker, 'basic'), FORGED_PASSWORD)
+    password (nginx's ``$remote_user`` outside ``auth_basic``, or after
+    an ``auth_request`` that let a session in) makes anyone anyone."""
+    return basic_credentials(value_for(marker, variant), FORGED_PASSWORD)
 
 
 def basic_credentials(user, password):
@@ -200,19 +204,103 @@ def basic_credentials(user, password):
         ('%s:%s' % (user, password)).encode('utf-8')).decode('ascii')
 
 
+# The front end's session (--cookie-file)
+
+#: The most a Cookie header may hold: nginx's and Apache's default
+#: limits for one request header are about 8 KiB.
+MAX_COOKIE_HEADER = 8000
+_COOKIE_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+# RFC 6265's cookie-octet, optionally quoted: no control character,
+# space, quote, comma, semicolon, backslash or anything beyond ASCII.
+_COOKIE_VALUE = re.compile(
+    r'("?)[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+\1\Z')
+
+
+def parse_cookies(text):
+    """The cookies of a ``--cookie-file``: ``NAME=VALUE`` pairs separated
+    by ``;`` (as a browser's Cookie header shows them) or on lines of
+    their own; blank lines and lines starting with ``#`` are left out.
+    Returns a list of (name, value).
+
+    :raise ValueError: saying what is wrong, never with a value in it
+        (the values are a browser's session)."""
+    cookies = []
+    for number, line in enumerate(text.split('\n'), 1):
+        line = line[:-1] if line.endswith('\r') else line
+        content = line.strip(' ')
+        if not content or content.startswith('#'):
+            continue
+        if line.count('\t') >= 6:
+            raise ValueError("line %d looks like a cookie jar (curl -c, "
+                             "Netscape format); write the cookie as "
+                             "NAME=VALUE" % number)
+        for pair in content.split(';'):
+            pair = pair.strip(' ')
+            if not pair:
+                continue
+            name, equals, value = pair.partition('=')
+            if not equals:
+                raise ValueError("line %d: a cookie is written NAME=VALUE "
+                                 "(no '=' found)" % number)
+            cookies.append((name.strip(' '), value.strip(' ')))
+            check_cookie(*cookies[-1], where='line %d: ' % number)
+    if not cookies:
+        raise ValueError("no cookie in it (write NAME=VALUE)")
+    cookie_header(cookies)
+    return cookies
+
+
+def check_cookie(name, value, where=''):
+    """Whether (`name`, `value`) can go in a Cookie header as it is.
+
+    :raise ValueError: why not, without the value."""
+    if not _COOKIE_NAME.match(name):
+        raise ValueError("%sa cookie name is made of ASCII letters, digits "
+                         "and !#$%%&'*+-.^_`|~ (the name before '=' is not)"
+                         % where)
+    if name.lower().startswith('trac_'):
+        raise ValueError("%s%s is a cookie of Trac itself; give the front "
+                         "end's session cookie (its authenticator's)"
+                         % (where, name))
+    if not value:
+        raise ValueError("%scookie %s has no value" % (where, name))
+    if not _COOKIE_VALUE.match(value):
+        raise ValueError("%sthe value of cookie %s holds a character a "
+                         "cookie cannot carry (a control character, a "
+                         "space, a quote, a comma, a semicolon, a backslash "
+                         "or a letter beyond ASCII)" % (where, name))
+
+
+def cookie_header(cookies):
+    """The Cookie header carrying `cookies`, (name, value) pairs.
+
+    :raise ValueError: when one cannot be sent as it is, or the header
+        would be longer than front ends take (never with a value)."""
+    for name, value in cookies:
+        check_cookie(name, value)
+    header = '; '.join('%s=%s' % pair for pair in cookies)
+    if len(header) > MAX_COOKIE_HEADER:
+        raise ValueError("the cookies make a header of %d bytes, more than "
+                         "the %d a front end takes in one header"
+                         % (len(header), MAX_COOKIE_HEADER))
+    return header
+
+
 # The plan
 
 def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
-         public_base='', jwt_token=None, browser=False):
+         public_base='', jwt_token=None, browser=False, session=False):
     """The forged requests, path by path: first a baseline without
     forged headers, then each forgery. `browser` leaves out what a
-    page's script cannot send (two copies of a header, a Referer)."""
+    page's script cannot send (two copies of a header, a Referer).
+    `session`: the requests will carry a session of the front end, so
+    the forged Basic credentials are also sent beside it."""
     kind, name = identity_header(config.header)
     probes = []
 
-    def add(path, variant, headers, query='', token=True):
+    def add(path, variant, headers, query='', token=True, session=True):
         probes.append(Probe(str(len(probes)), path, variant, tuple(headers),
-                            query, token))
+                            query, token, session))
 
     for path in paths:
         add(path, 'baseline', ())
@@ -223,7 +311,15 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
                                     (name, value_for(marker, 'd2'))])
             # Not from a page's script: a 401 to it may make the browser
             # ask the administrator for a password.
-            add(path, 'basic', [('Authorization', forged_basic(marker))])
+            add(path, 'basic', [('Authorization', forged_basic(marker))],
+                session=False)
+            if session:
+                # An authenticator that lets the session in says yes,
+                # and a front end that takes the name from the client's
+                # Authorization header (nginx's $remote_user after
+                # auth_request) passes on a name nobody checked.
+                add(path, 'basic-session', [('Authorization', forged_basic(
+                    marker, 'basic-session'))])
         secret = (config.secret_header or '').strip()
         if secret and kind == 'header':
             add(path, 'secret', [(name, value_for(marker, 'secret')),
@@ -506,7 +602,7 @@ def direct_source(address, networks):
 def direct_probe(marker, name, path):
     """The forged request sent straight to the backend."""
     return Probe('direct', path, 'direct',
-                 ((name, value_for(marker, 'direct')),), '', True)
+                 ((name, value_for(marker, 'direct')),), '', True, False)
 
 
 def public_address(url):

@@ -33,8 +33,8 @@ class SelfTestCommand(Component):
     def get_admin_commands(self):
         yield ('remoteuser selftest',
                '[<url>] [--path=<path>]... [--backend=<host>:<port>]... '
-               '[--user=<name> [--password-file=<file>]] [--no-direct] '
-               '[--insecure]',
+               '[--user=<name> [--password-file=<file>]] '
+               '[--cookie-file=<file>] [--no-direct] [--insecure]',
                """Test whether the front end lets forged identities through
 
                Sends requests carrying forged identity headers (every
@@ -59,25 +59,34 @@ class SelfTestCommand(Component):
                first line of --password-file, or asked for), so that
                the locations the front end authenticates (/login) are
                checked logged in; the probe still logs nobody in.
+               --cookie-file sends a test user's session of the front
+               end (the cookies its authenticator or single sign-on set
+               in a browser, NAME=VALUE, from the file) with the same
+               requests, and beside forged Basic credentials of another
+               name: a front end that lets the session in and passes
+               on the name of the client's Authorization header (nginx's
+               $remote_user after auth_request) is CRITICAL.
                """,
                self._complete_selftest, self._do_selftest)
 
     # Public API
 
     def run(self, url, paths=selftest.DEFAULT_PATHS, backends=(),
-            direct=True, insecure=False, credentials=None):
+            direct=True, insecure=False, credentials=None, cookies=None):
         """Run the self-test against the site at `url` (with the Basic
-        `credentials`, ``(user, password)``, of a test account when
-        given); returns the findings and the front end's Server
+        `credentials`, ``(user, password)``, of a test account, and the
+        `cookies`, (name, value) pairs, of a session of the front end,
+        when given); returns the findings and the front end's Server
         header."""
         site = probeclient.Site(url, insecure=insecure,
-                                credentials=credentials)
+                                credentials=credentials, cookies=cookies)
         probe = SelfTestProbe(self.env)
         config = probe.selftest_config()
         token = probe.issue_token(selftest.COMMAND_TOKEN_LIFETIME)
         marker = selftest.new_marker()
         plan = selftest.plan(config, marker, paths, site.scheme, site.url,
-                             self._forged_jwt(config, marker))
+                             self._forged_jwt(config, marker),
+                             session=bool(cookies))
         exchanges = probeclient.run(site, plan, token)
         root = next(e for e in exchanges if e.probe.path == '/' and
                     e.probe.variant == 'baseline')
@@ -91,8 +100,8 @@ class SelfTestCommand(Component):
                 site, targets, networks,
                 selftest.direct_probe(marker, name, '/'), token))
         return findings.judge(exchanges, config, marker, site.url,
-                              site.prefix, credentials and credentials[0]), \
-            server
+                              site.prefix, credentials and credentials[0],
+                              bool(cookies)), server
 
     def browser_plan(self, req):
         """What the admin panel's script needs to run the browser's part
@@ -174,7 +183,7 @@ class SelfTestCommand(Component):
 
     def _complete_selftest(self, args):
         options = ['--path=', '--backend=', '--user=', '--password-file=',
-                   '--no-direct', '--insecure']
+                   '--cookie-file=', '--no-direct', '--insecure']
         if len(args) == 1:
             base_url = self.config.get('trac', 'base_url').strip()
             return ([base_url] if base_url else []) + options
@@ -182,7 +191,7 @@ class SelfTestCommand(Component):
 
     def _do_selftest(self, *args):
         url, paths, backends, direct, insecure = None, [], [], True, False
-        user = password_file = None
+        user = password_file = cookie_file = None
         for arg in args:
             if arg.startswith('--path='):
                 path = arg[len('--path='):]
@@ -202,6 +211,14 @@ class SelfTestCommand(Component):
                                             % arg, show_usage=True)
             elif arg.startswith('--password-file='):
                 password_file = arg[len('--password-file='):]
+            elif arg.startswith('--cookie-file='):
+                if cookie_file is not None:
+                    raise AdminCommandError("--cookie-file is given twice",
+                                            show_usage=True)
+                cookie_file = arg[len('--cookie-file='):]
+                if not cookie_file:
+                    raise AdminCommandError("--cookie-file= needs a file",
+                                            show_usage=True)
             elif arg == '--no-direct':
                 direct = False
             elif arg == '--insecure':
@@ -219,20 +236,25 @@ class SelfTestCommand(Component):
             scheme, host = selftest.public_address(url)[:2]
         except ValueError as e:
             raise AdminCommandError(str(e), show_usage=True)
-        if user is not None and scheme != 'https' and \
-                not trust.is_loopback_host(host):
+        in_clear = scheme != 'https' and not trust.is_loopback_host(host)
+        if user is not None and in_clear:
             raise AdminCommandError(
                 "--user would send the password of %s unencrypted to %s: "
                 "give the site's https:// address" % (user, host))
+        if cookie_file is not None and in_clear:
+            raise AdminCommandError(
+                "--cookie-file would send a session unencrypted to %s: "
+                "give the site's https:// address" % host)
         credentials = None
         if password_file is not None and user is None:
             raise AdminCommandError("--password-file goes with --user",
                                     show_usage=True)
         if user is not None:
             credentials = (user, _password(user, password_file))
+        cookies = _cookies(cookie_file) if cookie_file is not None else None
         found, server = self.run(
             url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
-            direct, insecure, credentials)
+            direct, insecure, credentials, cookies)
         print("TracRemoteUserAuth self-test of %s (Server: %s)"
               % (url.rstrip('/'), server or 'none'))
         for line in findings.lines(found):
@@ -260,6 +282,43 @@ def _password(user, path):
         raise AdminCommandError("--password-file: the first line of %s is "
                                 "empty" % path)
     return password
+
+
+#: A cookie file holds a few cookies, and comments; anything larger is
+#: no cookie file.
+_MAX_COOKIE_FILE = 64 * 1024
+
+
+def _cookies(path):
+    """The cookies of the front end's session in the file at `path`, as
+    (name, value) pairs; never an argument, which `ps` shows. What is
+    wrong with the file is said without any value in it."""
+    where = _shown_path(path)
+    try:
+        with open(path, encoding='utf-8', newline='') as f:
+            text = f.read(_MAX_COOKIE_FILE + 1)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        reason = getattr(e, 'strerror', None) or (
+            "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else
+            "not a file name")
+        raise AdminCommandError("--cookie-file: %s cannot be read (%s)"
+                                % (where, reason))
+    if len(text) > _MAX_COOKIE_FILE:
+        raise AdminCommandError("--cookie-file: %s is larger than %d KiB: "
+                                "no cookie file" % (where,
+                                                    _MAX_COOKIE_FILE // 1024))
+    try:
+        return selftest.parse_cookies(text)
+    except ValueError as e:
+        raise AdminCommandError("--cookie-file: %s: %s" % (where, e))
+
+
+def _shown_path(path):
+    """A file name given on the command line, for an error message:
+    escaped when it holds characters a terminal would act on, and cut
+    short."""
+    shown = path if path.isprintable() else repr(path)[1:-1]
+    return shown if len(shown) <= 200 else shown[:200] + '...'
 
 
 def _header(headers, name):

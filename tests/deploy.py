@@ -41,6 +41,15 @@ def render(name, dest, **values):
     return dest
 
 
+def edit(old, new):
+    """A change of a sample's text (text -> text) for a test that runs
+    it broken: `old` must be in it."""
+    def change(text):
+        assert old in text, old
+        return text.replace(old, new)
+    return change
+
+
 def ini_options(sample, dest, **values):
     """The trac.ini fragment `sample`, rendered to `dest`, as (section,
     name, value) options for `TracEnv`."""

@@ -176,6 +176,14 @@ def selftest(env, url, *args):
     return rv, output.splitlines()
 
 
+def the_critical_finding(rv, lines):
+    """The self-test's one CRITICAL line (and its exit code 1)."""
+    critical = [l for l in lines if l.startswith('CRITICAL')]
+    assert rv == 1, lines
+    assert len(critical) == 1, lines
+    return critical[0]
+
+
 def check_selftest_clean(env, url, *args):
     """The self-test finds nothing wrong with a deployment."""
     rv, lines = selftest(env, url, *args)

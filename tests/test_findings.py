@@ -43,20 +43,25 @@ def environ(headers, peer):
 
 def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
         trusted=('127.0.0.1', '::1'), server='nginx/1.22.1', extra=(),
-        user=None):
+        user=None, session=None):
     """Send the plan through `front` (path, headers -> headers, or an
     HTTP status when the front end answers itself) to the real decision;
-    the findings."""
+    the findings. `session`: the Cookie header of the front end's
+    session, sent with the probes as `probeclient.Site` sends it."""
     cfg = cfg or config()
     settings = decision.make_settings(cfg.header, trusted,
                                       cfg.secret_header, secret)
     exchanges = []
-    for probe in selftest.plan(cfg, MARKER, paths, 'https', PUBLIC):
+    for probe in selftest.plan(cfg, MARKER, paths, 'https', PUBLIC,
+                               session=bool(session)):
         if not probe.token:
             exchanges.append(Exchange(probe, 401, [('Server', server)],
                                       None, None, None, None))
             continue
-        arrived = front(probe.path, list(probe.headers))
+        sent = list(probe.headers)
+        if session and probe.session:
+            sent.append(('Cookie', session))
+        arrived = front(probe.path, sent)
         if isinstance(arrived, int):
             exchanges.append(Exchange(probe, arrived, [('Server', server)],
                                       None, None, None, None))
@@ -67,7 +72,7 @@ def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
                                   report(env, cfg, made, secret), None, None,
                                   None))
     return findings.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
-                          '/prefix', user)
+                          '/prefix', user, bool(session))
 
 
 def report(env, cfg, made, secret=''):
@@ -147,6 +152,11 @@ def test_a_front_end_that_passes_an_unchecked_basic_name():
         "check")
     assert '$remote_user is the name in any client' in bad[0].fix
     assert 'set $trac_user $remote_user;' in bad[0].fix
+    # Never after auth_request: the answer names the user there.
+    assert 'auth_request)' not in bad[0].fix
+    assert 'where auth_request decides, take the name from the ' \
+        "authenticator's answer instead (`auth_request_set $trac_user " \
+        '$upstream_http_remote_user;`)' in bad[0].fix
     # /login checks the password: the forged credentials never got in.
     assert any(f.where == '/prefix/login' and f.severity == OK and
                'asks for a login first' in f.text for f in found)
@@ -156,6 +166,118 @@ def test_a_front_end_that_passes_an_unchecked_basic_name():
     assert severities(basic) == [WARN, WARN]
     assert 'reaches Trac but is not used (the peer 192.0.2.8 is not in ' \
         '[remoteuser] trusted_proxies)' in basic[0].text
+
+
+SESSION = 'authsession=s3ss10n-of-bob'
+
+
+def auth_request(answer_name):
+    """nginx with auth_request on /login, asking an authenticator that
+    lets a request in by its session cookie first, then by alice's
+    password; `answer_name` (the authenticator's user, the client's
+    Authorization) -> the name nginx passes to Trac."""
+    import base64
+
+    def front(path, headers):
+        sent = dict((n.lower(), v) for n, v in headers)
+        credentials = sent.get('authorization', '')
+        claimed = base64.b64decode(credentials[6:]).decode().partition(
+            ':')[0] if credentials.startswith('Basic ') else ''
+        kept = [(n, v) for n, v in strip(path, headers)
+                if n.lower() not in ('authorization', 'cookie')]
+        if path != '/login':
+            return kept
+        if sent.get('cookie') == SESSION:
+            user = 'bob'
+        elif credentials == 'Basic ' + base64.b64encode(
+                b'alice:secret').decode():
+            user = 'alice'
+        else:
+            return 401
+        return kept + [('Remote-User', answer_name(user, claimed))]
+    return front
+
+
+#: The old advice: `set $trac_user $remote_user;` after auth_request.
+remote_user_after_auth_request = auth_request(lambda user, claimed: claimed)
+#: nginx-auth-request.conf: `auth_request_set` from the answer.
+name_from_the_answer = auth_request(lambda user, claimed: user)
+
+
+def test_a_front_end_that_passes_the_client_name_after_auth_request():
+    """A session holder adds Basic credentials of another name: the
+    authenticator says yes (the session), nginx passes $remote_user. Only
+    a run with a session sees it; one with --user has no session, and
+    the forged credentials alone get a 401."""
+    found = run(remote_user_after_auth_request, session=SESSION)
+    bad = [f for f in found if f.severity != OK]
+    assert [(f.severity, f.where, f.text) for f in bad] == [
+        (CRITICAL, '/prefix/login', "with the session of --cookie-file, "
+         "the user name of a client's Basic credentials is accepted "
+         "although their password is wrong: the front end let the session "
+         "in and passed on a name it did not check")]
+    assert bad[0].fix.startswith(
+        "nginx: after auth_request, take the name from the authenticator's "
+        "answer: `auth_request_set $trac_user $upstream_http_remote_user;` "
+        "(the header it names the user in) with `proxy_set_header "
+        "Remote-User $trac_user;`, never $remote_user")
+    assert 'nginx-auth-request.conf' in bad[0].fix
+    assert findings.exit_code(found) == 1
+    # Blind without the session: the forged credentials alone are
+    # refused (and those of --user never go beside them).
+    found = run(remote_user_after_auth_request)
+    assert findings.exit_code(found) == 0
+    # The fixed front end, with the session.
+    found = run(name_from_the_answer, session=SESSION)
+    assert set(severities(found)) == {OK}
+    login = [f for f in found if '/prefix/login' in f.where]
+    assert login[0].text == 'no forged header got through (8 forged ' \
+        'requests)'
+
+
+def test_a_session_beside_a_name_passed_everywhere():
+    """Where the forged name gets through without a session, the finding
+    with the session would only repeat it (and its fix)."""
+    found = run(remote_user_everywhere, session=SESSION)
+    bad = [f for f in found if f.severity == CRITICAL]
+    assert [f.where for f in bad] == ['/prefix/',
+                                      '/prefix/attachment/wiki/WikiStart/']
+    assert all('with the session' not in f.text for f in bad)
+    assert all('set $trac_user $remote_user;' in f.fix for f in bad)
+    assert 'auth_request_set $trac_user $upstream_http_remote_user;' in \
+        bad[0].fix
+
+
+def test_a_session_the_front_end_refuses():
+    def front(path, headers):
+        return 401 if path == '/login' else strip(path, headers)
+    login = [f for f in run(front, session=SESSION)
+             if f.where == '/prefix/login']
+    assert [(f.severity, f.text) for f in login] == [
+        (WARN, "the front end refused the session of --cookie-file (HTTP "
+               "401): not checked")]
+    assert login[0].fix == ("log in again in a browser and put its session "
+                            "cookies in --cookie-file anew (the session "
+                            "may have ended)")
+    login = [f for f in run(front, session=SESSION, user='alice')
+             if f.where == '/prefix/login']
+    assert login[0].text.startswith("the front end refused the credentials "
+                                    "of alice and the session of "
+                                    "--cookie-file (HTTP 401)")
+    assert login[0].fix.startswith('give --user an account')
+    assert login[0].fix.endswith('(the session may have ended)')
+
+
+def test_a_site_that_asks_for_a_login_everywhere():
+    found = run(lambda path, headers: 401)
+    assert found[0].severity == ERROR
+    assert found[0].fix == (
+        "the front end asks for a login on the whole site: give the "
+        "self-test a test account (--user, for a password the front end "
+        "checks) or a session of the front end (--cookie-file)")
+    # Given one, and still refused: the URL may be wrong.
+    assert run(lambda path, headers: 401, session=SESSION)[0].fix \
+        .startswith('check the URL')
 
 
 def test_the_forged_credentials_name_the_marker_with_a_wrong_password():

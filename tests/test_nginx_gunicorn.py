@@ -12,11 +12,11 @@ import sys
 import pytest
 
 from browser import Chromium, find_chromium
-from deploy import (PASSWORD, Nginx, deploy_static, gunicorn_service,
+from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
                     htpasswd, make_env, render)
 from conftest import logged_in_as
 from e2e import (basic, check_deployment, check_selftest_clean, forged_basic,
-                 selftest)
+                 selftest, the_critical_finding)
 from servers import Server, free_port, http
 
 
@@ -167,13 +167,6 @@ def backend(plugin_site):
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def edit(old, new):
-    def change(text):
-        assert old in text, old
-        return text.replace(old, new)
-    return change
-
-
 # A location of its own for attachments (larger uploads): its own
 # proxy_set_header lines mean it inherits none from /prefix/, so the
 # client's Remote-User goes through to Trac.
@@ -185,14 +178,6 @@ ATTACHMENT_LOCATION = '''
             proxy_pass http://127.0.0.1:%d;
         }
 '''
-
-
-def the_critical_finding(rv, lines):
-    """The self-test's one CRITICAL line (and its exit code 1)."""
-    critical = [l for l in lines if l.startswith('CRITICAL')]
-    assert rv == 1, lines
-    assert len(critical) == 1, lines
-    return critical[0]
 
 
 def test_selftest_finds_a_location_that_passes_remote_user(backend):

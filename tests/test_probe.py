@@ -337,6 +337,15 @@ def test_panel_without_the_probe(env):
      "of alice unencrypted to trac.example.com: give the site's https://"),
     (('http://[2001:db8::1]:8080/', '--user=alice'), "unencrypted to "
      "2001:db8::1"),
+    (('https://x/', '--cookie-file='), "--cookie-file= needs a file"),
+    (('https://x/', '--cookie-file=/a', '--cookie-file=/b'),
+     "--cookie-file is given twice"),
+    (('https://x/', '--cookie-file=/nonexistent/jar'),
+     "--cookie-file: /nonexistent/jar cannot be read (No such file"),
+    # A session is as good as a password: never in the clear.
+    (('http://trac.example.com/', '--cookie-file=/nonexistent/jar'),
+     "--cookie-file would send a session unencrypted to trac.example.com: "
+     "give the site's https:// address"),
 ])
 def test_command_usage(trac_env, capsys, args, message):
     rv, output = trac_env.admin_rv('remoteuser selftest', *args)
@@ -386,11 +395,131 @@ def test_credentials_go_only_with_the_probe_to_the_front_end(monkeypatch):
     assert by_variant['direct'][1] is None
 
 
+SESSION = 'S3ss10nV4lue'
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'authsession=' + SESSION.encode() + b'\x01x', "line 1: the value of "
+     "cookie authsession holds a character a cookie cannot carry"),
+    (b'authsession=' + SESSION.encode() + b'\rX-Injected: 1\n',
+     "line 1: the value of cookie authsession holds a character"),
+    (b'# mine\n\nauthsession=' + SESSION.encode() + b'\x00\n',
+     "line 3: the value of cookie authsession holds a character"),
+    (('authsession=%s\u00e9' % SESSION).encode('utf-8'),
+     "holds a character a cookie cannot carry"),
+    (('authsession=%s\uff21' % SESSION).encode('utf-8'),
+     "holds a character a cookie cannot carry"),
+    (b'authsession=' + SESSION.encode() + b'\xe9', "cannot be read (not "
+     "UTF-8 text)"),
+    (b'authsession=' + SESSION.encode() + b' more', "holds a character"),
+    (b'authsession=' + SESSION.encode() * 1000, "more than the 8000 a "
+     "front end takes in one header"),
+    (b'#' + b'x' * (70 * 1024), "is larger than 64 KiB: no cookie file"),
+    (SESSION.encode(), "line 1: a cookie is written NAME=VALUE (no '=' "
+     "found)"),
+    (b'auth\x1bsession=' + SESSION.encode(), "line 1: a cookie name is "
+     "made of ASCII letters"),
+    (b'trac_auth=' + SESSION.encode(), "trac_auth is a cookie of Trac "
+     "itself; give the front end's session cookie"),
+    (b'authsession=', "line 1: cookie authsession has no value"),
+    (b'\n# nothing\n', "no cookie in it (write NAME=VALUE)"),
+    (b'#HttpOnly_.example.com\tTRUE\t/\tTRUE\t0\tauthsession\t' +
+     SESSION.encode() + b'\n.example.com\tTRUE\t/\tTRUE\t0\ta\t' +
+     SESSION.encode(), "line 2 looks like a cookie jar (curl -c, "
+     "Netscape format)"),
+])
+def test_command_refuses_a_bad_cookie_file(trac_env, capsys, tmp_path,
+                                           content, message):
+    """Control characters, CR/LF, NUL, letters beyond ASCII, a huge file,
+    a cookie of Trac's own: a clear error, before any request, and
+    never the value, neither on the terminal nor in the log."""
+    jar = tmp_path / 'jar'
+    jar.write_bytes(content)
+    trac_env.log()
+    rv, output = trac_env.admin_rv('remoteuser selftest', 'https://x/',
+                                   '--cookie-file=%s' % jar)
+    err = capsys.readouterr().err
+    assert rv == 2, (output, err)
+    assert '--cookie-file: %s' % jar in err
+    assert message in err, err
+    assert 'Traceback' not in err
+    for where in (output, err, trac_env.log()):
+        assert SESSION not in where
+
+
+@pytest.mark.parametrize('path, shown', [
+    ('/tmp/a\x1b[2Jb', "/tmp/a\\x1b[2Jb"),
+    ('/tmp/' + 'x' * 5000, '/tmp/' + 'x' * 195 + '...'),
+    ('/tmp/caf\u00e9/jar', '/tmp/caf\u00e9/jar'),
+])
+def test_command_with_a_hostile_cookie_file_name(trac_env, capsys, path,
+                                                 shown):
+    rv, output = trac_env.admin_rv('remoteuser selftest', 'https://x/',
+                                   '--cookie-file=' + path)
+    err = capsys.readouterr().err
+    assert rv == 2
+    assert '--cookie-file: %s cannot be read (' % shown in err, err
+    assert 'Traceback' not in err and '\x1b' not in err
+
+
+def test_command_with_a_directory_or_nul_as_cookie_file(trac_env, tmp_path):
+    from trac.admin.api import AdminCommandError
+    from remoteuserauth.selftestadmin import SelfTestCommand
+    command = SelfTestCommand(trac_env.env())
+    with pytest.raises(AdminCommandError) as e:
+        command._do_selftest('https://x/', '--cookie-file=%s' % tmp_path)
+    assert 'cannot be read (Is a directory)' in str(e.value)
+    with pytest.raises(AdminCommandError) as e:
+        command._do_selftest('https://x/', '--cookie-file=/tmp/a\x00b')
+    assert "--cookie-file: /tmp/a\\x00b cannot be read (not a file " \
+        "name)" in str(e.value)
+
+
+def test_session_goes_only_with_the_probe_to_the_front_end(monkeypatch):
+    """The session of --cookie-file goes where the test account's
+    credentials go, and beside the second forged Authorization; not
+    beside the first (an unchecked name without any session is another
+    hole), not with the /login referer checks (Trac's real login), not
+    to the backend directly."""
+    from remoteuserauth import probeclient
+    sent = []
+
+    def request(self, scheme, host, port, target, host_header, headers,
+                source):
+        sent.append((dict(headers).get('Cookie'),
+                     dict(headers).get('Authorization')))
+        return 404, [], b''
+    monkeypatch.setattr(probeclient.Site, '_request', request)
+    site = probeclient.Site('https://trac.example.com/prefix',
+                            cookies=[('authsession', SESSION),
+                                     ('other', '"quoted"')])
+    plan = selftest.plan(selftest.Config('Remote-User', '', '', False, True),
+                         MARKER, ('/login',), session=True)
+    for probe in plan:
+        site.send(probe, 'TOKEN')
+    site.send(plan[0], 'TOKEN', connect=('127.0.0.1', 8000))
+    mine = 'authsession=%s; other="quoted"' % SESSION
+    by_variant = dict(zip([p.variant for p in plan] + ['direct'], sent))
+    assert by_variant['baseline'] == (mine, None)
+    assert by_variant['header'][0] == mine
+    assert by_variant['basic'] == (None, selftest.forged_basic(MARKER))
+    assert by_variant['basic-session'] == (
+        mine, selftest.forged_basic(MARKER, 'basic-session'))
+    assert by_variant['referer-crlf'] == (None, None)
+    assert by_variant['referer-foreign'] == (None, None)
+    assert by_variant['direct'] == (None, None)
+    # A cookie the header could not carry is refused before anything
+    # is sent, without its value.
+    with pytest.raises(ValueError) as e:
+        probeclient.Site('https://x/', cookies=[('a', SESSION + '\r\n')])
+    assert SESSION not in str(e.value)
+
+
 def test_command_completion(trac_env):
     from remoteuserauth.selftestadmin import SelfTestCommand
     command = SelfTestCommand(trac_env.env())
     options = ['--path=', '--backend=', '--user=', '--password-file=',
-               '--no-direct', '--insecure']
+               '--cookie-file=', '--no-direct', '--insecure']
     assert command._complete_selftest(['']) == options
     trac_env.configure('trac', base_url='https://trac.example.com/x')
     assert command._complete_selftest(['']) == \

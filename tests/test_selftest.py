@@ -167,6 +167,91 @@ def test_plan_secret_jwt_browser():
     assert not [p for p in browser if p.variant.startswith('referer')]
 
 
+def test_plan_with_a_session():
+    """With a session of the front end, the forged Basic credentials go
+    once without it and once beside it; everything else may carry it."""
+    probes = selftest.plan(config(), MARKER, ('/',), session=True)
+    assert variants(probes) == ['baseline', 'header', 'lower', 'upper',
+                                'underscore', 'duplicate', 'basic',
+                                'basic-session', 'forwarded']
+    by_variant = {p.variant: p for p in probes}
+    assert by_variant['basic'].session is False
+    assert by_variant['basic-session'].headers == (
+        ('Authorization', selftest.forged_basic(MARKER, 'basic-session')),)
+    assert base64.b64decode(selftest.forged_basic(
+        MARKER, 'basic-session')[6:]).decode() == \
+        MARKER + '-basic-session:' + selftest.FORGED_PASSWORD
+    assert all(p.session for p in probes if p.variant != 'basic')
+    assert 'basic-session' not in variants(selftest.plan(config(), MARKER,
+                                                         ('/',)))
+    assert 'basic-session' not in variants(selftest.plan(
+        config(), MARKER, ('/',), browser=True, session=True))
+    assert selftest.direct_probe(MARKER, 'Remote-User', '/').session is \
+        False
+
+
+@pytest.mark.parametrize('text, cookies', [
+    ('authsession=abc', [('authsession', 'abc')]),
+    # A browser's Cookie header, copied as it shows it.
+    ('a=1; b=2;c=3;', [('a', '1'), ('b', '2'), ('c', '3')]),
+    ('# from the browser, 2026-11-25\r\n\r\n_oauth2_proxy=x.y-z_\r\n'
+     ' second = "quoted" \n', [('_oauth2_proxy', 'x.y-z_'),
+                                ('second', '"quoted"')]),
+    ('authelia_session=A%2Fb%3D%3D', [('authelia_session', 'A%2Fb%3D%3D')]),
+    ("n!#$%&'*+-.^_`|~=v", [("n!#$%&'*+-.^_`|~", 'v')]),
+])
+def test_parse_cookies(text, cookies):
+    assert selftest.parse_cookies(text) == cookies
+    assert selftest.cookie_header(cookies) == '; '.join(
+        '%s=%s' % pair for pair in cookies)
+
+
+SECRET_VALUE = 'Xq7secretvalue'
+
+
+@pytest.mark.parametrize('text, reason', [
+    ('s=%s\r\nX-Injected: 1' % SECRET_VALUE, "line 2: a cookie is written "
+     "NAME=VALUE (no '=' found)"),
+    ('s=%s\rX-Injected: 1' % SECRET_VALUE, "line 1: the value of cookie s "
+     "holds a character a cookie cannot carry"),
+    ('s=%s\x00' % SECRET_VALUE, "holds a character"),
+    ('s=%s\x7f' % SECRET_VALUE, "holds a character"),
+    ('s=%s\u2028t' % SECRET_VALUE, "holds a character"),
+    ('s=%s\u00e9' % SECRET_VALUE, "holds a character"),
+    ('s=\uff33%s' % SECRET_VALUE, "holds a character"),
+    ('s=%s\tx' % SECRET_VALUE, "holds a character"),
+    ('s=%s,t=u' % SECRET_VALUE, "holds a character"),
+    ('s=%s\\' % SECRET_VALUE, "holds a character"),
+    ('s="%s' % SECRET_VALUE, "holds a character"),
+    ('s=%s;%s' % (SECRET_VALUE, SECRET_VALUE), "line 1: a cookie is "
+     "written NAME=VALUE"),
+    ('%s' % SECRET_VALUE, "no '=' found"),
+    ('=%s' % SECRET_VALUE, "a cookie name is made of ASCII letters"),
+    ('s\u00e9=%s' % SECRET_VALUE, "a cookie name is made of ASCII letters"),
+    ('s t=%s' % SECRET_VALUE, "a cookie name is made of ASCII letters"),
+    ('TRAC_AUTH=%s' % SECRET_VALUE, "TRAC_AUTH is a cookie of Trac itself"),
+    ('trac_session=%s' % SECRET_VALUE, "a cookie of Trac itself"),
+    ('s=', "cookie s has no value"),
+    ('', "no cookie in it"),
+    ('# only a comment\n  \n', "no cookie in it"),
+    ('s=%s' % (SECRET_VALUE * 600), "the cookies make a header of 8402 "
+     "bytes, more than the 8000 a front end takes in one header"),
+])
+def test_parse_cookies_refuses(text, reason):
+    with pytest.raises(ValueError) as e:
+        selftest.parse_cookies(text)
+    assert reason in str(e.value)
+    assert SECRET_VALUE not in str(e.value)
+
+
+def test_cookie_header_refuses_what_it_cannot_carry():
+    for cookies in ([('s', SECRET_VALUE + '\r\nX: 1')], [('s\n', 'v')],
+                    [('s', SECRET_VALUE * 600)]):
+        with pytest.raises(ValueError) as e:
+            selftest.cookie_header(cookies)
+        assert SECRET_VALUE not in str(e.value)
+
+
 def test_plan_for_a_server_variable():
     """env:SM_USER: the spellings a client would try are still sent;
     a secret means nothing for a server variable."""
