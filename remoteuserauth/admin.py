@@ -204,6 +204,17 @@ class RemoteUserAdmin(Component):
         unclaimed = self.unclaimed_subjects()
         if unclaimed:
             warnings.append(diagnostics.unclaimed_warning(unclaimed))
+        ownership = NameOwnership(self.env)
+        if ownership.enforced() and ownership.recording():
+            lookalikes = ownership.lookalikes(auth.door_key)
+            if lookalikes:
+                warnings.append(
+                    "%d password account(s) hold a name the front end "
+                    "owns, or a look-alike of one (%s): the password form "
+                    "refuses them; run trac-admin ENV remoteuser "
+                    "collisions" % (len(lookalikes), ', '.join(
+                        '%s/%s' % (names.client_text(a), o)
+                        for a, o in lookalikes[:5])))
         return warnings
 
     def unclaimed_subjects(self):
@@ -284,6 +295,7 @@ class RemoteUserAdmin(Component):
         notes = decision.notes if decision.name or decision.rule \
             else decision.notes[:-1]
         lines.extend("note: " + note for note in notes)
+        decision = self._explain_owner(decision, lines)
         if header and not jwt and not settings.header_key and \
                 not decision.name:
             lines.append("refused: header %s is not believed while "
@@ -340,6 +352,25 @@ class RemoteUserAdmin(Component):
         return occurrences
 
     # Internal methods
+
+    def _explain_owner(self, decision, lines):
+        """A line on who owns the accepted name of `decision`, beside
+        another door; the decision refused when the front end may not
+        log it in (a local password account not yet adopted)."""
+        ownership = NameOwnership(self.env)
+        if not decision.name or not ownership.enforced() or \
+                not ownership.recording():
+            return decision
+        auth = RemoteUserAuthenticator(self.env)
+        refusal, record = ownership.front_door(decision.name, auth.door_key)
+        if refusal is not None:
+            return decision._replace(name=None, veto=True, rule=refusal.rule,
+                                     reason=refusal.reason)
+        lines.append("owner: %s" % (
+            "%s is the front end's from its first login on" % decision.name
+            if record else "%s belongs to the front end; no other door may "
+            "log it in" % decision.name))
+        return decision
 
     def _explain_assertion(self, decision, settings):
         """The token of `decision` explained (claims, key, each check),

@@ -11,6 +11,7 @@ from trac.util.text import print_table
 from remoteuserauth import doors
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.ownership import NameOwnership
+from remoteuserauth.revoke import LoginRevoker
 
 
 class OwnershipCommands(Component):
@@ -68,7 +69,10 @@ class OwnershipCommands(Component):
         if cleaned.name != name:
             raise AdminCommandError("the front end hands this name over as "
                                     "%s: adopt that" % cleaned.name)
-        removed, forgotten = self._ownership().adopt(name, auth.door_key)
+        accounts, removed = self._ownership().adopt(name, auth.door_key)
+        revoker = LoginRevoker(self.env)
+        forgotten = sum(revoker.revoke(user)
+                        for user in sorted(set(accounts) | {name}))
         for account in removed:
             print("Removed the local password of %s." % account)
         print("Forgot %d login(s)." % forgotten)

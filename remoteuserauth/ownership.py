@@ -23,7 +23,6 @@ from trac.web.auth import LoginModule
 
 from remoteuserauth import doors, schema
 from remoteuserauth.eventlog import EventLog
-from remoteuserauth.revoke import LoginRevoker
 from remoteuserauth.writelock import WRITE_LOCK
 
 
@@ -95,6 +94,22 @@ class NameOwnership(Component):
             accounts.update(store.local_accounts())
         return accounts
 
+    def front_door(self, name, local_key):
+        """``(refusal, record)`` of `doors.front_door` for `name`, the
+        front end's name of a request, without recording anything."""
+        return doors.front_door(name, self.owners(),
+                                self.local_accounts() if self.enforced()
+                                else (), local_key)
+
+    def lookalikes(self, local_key):
+        """``(account, owner)`` for each local password account whose
+        key is that of a name the front end owns (the password form
+        refuses it), sorted."""
+        owned = self.owners()
+        return sorted((account, owned.keys[local_key(account)])
+                      for account in self.local_accounts()
+                      if local_key(account) in owned.keys)
+
     def enforce(self, decision, local_key, peer):
         """`decision` (the front end named a user), or a veto when the
         name is also a local password account not yet adopted; a name
@@ -103,12 +118,9 @@ class NameOwnership(Component):
         :param local_key: gives the `doors.key` of a local account's
                           name under the site's policy.
         """
-        owned = self.owners()
-        if decision.name in owned.names:
+        if decision.name in self.owners().names:
             return decision
-        refusal, record = doors.front_door(
-            decision.name, owned, self.local_accounts() if self.enforced()
-            else (), local_key)
+        refusal, record = self.front_door(decision.name, local_key)
         if record:
             self.record(decision.name)
             return decision
@@ -140,11 +152,12 @@ class NameOwnership(Component):
 
     def adopt(self, name, local_key):
         """Give `name` to the front end: remove the local passwords of
-        the accounts whose key is `name`'s, forget their logins and
-        `name`'s, record `name` as the front end's.
+        the accounts whose key is `name`'s and record `name` as the
+        front end's.
 
-        :return: ``(removed, forgotten)``: the accounts whose password
-                 was removed, and how many logins were forgotten.
+        :return: ``(accounts, removed)``: the local accounts of that key
+                 (whose logins the caller forgets), and those whose
+                 password was removed.
         """
         wanted = doors.key(name)
         accounts = sorted(a for a in self.local_accounts()
@@ -152,13 +165,10 @@ class NameOwnership(Component):
         removed = [a for a in accounts
                    if any(store.remove_local_account(a)
                           for store in self.local_stores)]
-        revoker = LoginRevoker(self.env)
-        forgotten = sum(revoker.revoke(user) for user in
-                        sorted(set(accounts) | {name}))
         self.record(name)
         self.log.info("TracRemoteUserAuth: adopted %s (local passwords "
                       "removed: %s)", name, ', '.join(removed) or 'none')
-        return removed, forgotten
+        return accounts, removed
 
     # Internal methods
 

@@ -9,6 +9,8 @@ database, on its next request, with nothing to restart or notify.
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
 
+from remoteuserauth.ownership import NameOwnership
+
 
 class LoginRevoker(Component):
     """Forgets every login of a user, for the day an account is disabled
@@ -75,3 +77,11 @@ class LoginRevoker(Component):
                   "again." % (count, '' if count == 1 else 's', user))
         else:
             print("%s had no login to forget." % user)
+        ownership = NameOwnership(self.env)
+        if ownership.enforced() and ownership.recording():
+            if user in ownership.owners().names:
+                print("%s belongs to the front end: no other door can log "
+                      "it in; disable it at the identity provider." % user)
+            elif user in ownership.local_accounts():
+                print("%s is a local password account: its password still "
+                      "opens the login form." % user)

@@ -403,3 +403,42 @@ def test_no_two_people_share_a_name(steps):
                     adopted.add(name)
                     holders.pop(name, None)
             observe()
+
+
+# The administrator sees who owns a name: check, revoke, the warnings.
+
+def test_check_revoke_and_warnings_show_the_owner(form_site):
+    env = form_site
+    front_end_user(env, 'bobby')
+    Browser(env).register('carol', 'pw')
+    out = env.admin('remoteuser check 127.0.0.1 bobby')
+    assert 'owner: bobby belongs to the front end' in out
+    out = env.admin('remoteuser check 127.0.0.1 carol')
+    assert 'remoteuser adopt carol' in out
+    assert 'accepted' not in out.splitlines()[-1]
+    # check records nothing: carol is still refused, not owned.
+    assert 'carol' not in env.admin('remoteuser owners')
+    assert 'belongs to the front end' in env.admin('remoteuser revoke bobby')
+    assert 'local password account' in env.admin('remoteuser revoke carol')
+    from acct_mgr.api import AccountManager
+    AccountManager(env.env()).set_password('Bobby', 'pw')
+    from remoteuserauth.admin import RemoteUserAdmin
+    warnings = RemoteUserAdmin(env.env()).warnings()
+    assert any("'Bobby'/bobby" in w and 'collisions' in w
+               for w in warnings), warnings
+
+
+def test_adopt_refuses_what_the_front_end_never_hands_over(form_site,
+                                                         capsys):
+    env = form_site
+    for name, why in (('developers', 'group'), ('anonymous', 'reserves'),
+                      ('bob@OTHER.REALM', 'local_domains'),
+                      ('Bobby', 'hands this name over as bobby')):
+        if name == 'Bobby':
+            env.configure('remoteuser', lowercase='true')
+        capsys.readouterr()
+        rv, out = env.admin_rv('remoteuser adopt ' + name)
+        err = capsys.readouterr().err
+        assert rv not in (0, None) and why in err, (out, err)
+    out = env.admin('remoteuser owners')
+    assert out.split() == ['Name', 'Since', '(UTC)', '-' * 17], out

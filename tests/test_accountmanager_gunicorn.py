@@ -85,3 +85,43 @@ def test_guest_form_login_beside_the_front_end(site):
     r = http(server.port, '/wiki/WikiStart', [('Remote-User', 'guest1')])
     assert logged_in_as(r) is None
     assert 'remoteuser adopt guest1' in env.log()
+
+
+def test_every_backend_of_a_cluster_agrees(tmp_path, plugin_site, postgresql):
+    """Two gunicorn backends on one PostgreSQL: what one records, the
+    other refuses at once, both ways, with no restart."""
+    database = postgresql.create_database('owners')
+    env = TracEnv(str(tmp_path / 'env'), AM + LOGIN_MODULE['disabled'] + [
+        ('trac', 'database', database)])
+    env.admin('upgrade')
+    first = start_gunicorn(env, plugin_site)
+    second = start_gunicorn(env, plugin_site)
+    try:
+        for server in (first, second):
+            http(server.port, '/login')
+            # Each has read the (empty) owners before the first login.
+            assert http(server.port, '/wiki/WikiStart').status == 200
+        r = http(first.port, '/login', [('Remote-User', 'bobby')])
+        assert auth_cookie(r)
+        form(second, '/register', dict(
+            action='create', username='bobby', password='pw',
+            password_confirm='pw', email='attacker@evil.example'))
+        assert env.db("SELECT sid FROM session_attribute "
+                      "WHERE name='password'") == []
+        # Pre-registered on the second, refused on the first...
+        form(second, '/register', dict(
+            action='create', username='carol', password='pw',
+            password_confirm='pw', email='attacker@evil.example'))
+        r = http(first.port, '/wiki/WikiStart', [('Remote-User', 'carol')])
+        assert logged_in_as(r) is None
+        # ...until adopted, which both see.
+        env.admin('remoteuser adopt carol')
+        for server in (first, second):
+            r = http(server.port, '/wiki/WikiStart',
+                     [('Remote-User', 'carol')])
+            assert logged_in_as(r) == 'carol'
+            r = form(server, '/login', dict(username='carol', password='pw'))
+            assert auth_cookie(r) is None
+    finally:
+        first.stop()
+        second.stop()
