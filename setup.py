@@ -4,7 +4,7 @@
 import os
 import re
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,7 +25,7 @@ setup(
     long_description=read('README'),
     long_description_content_type='text/plain',
     license='BSD 3-Clause',
-    packages=['remoteuserauth'],
+    packages=find_packages(include=['remoteuserauth', 'remoteuserauth.*']),
     package_data={'remoteuserauth': ['templates/*.html', 'htdocs/*.js']},
     python_requires='>=3.8',
     install_requires=['Trac>=1.6'],
@@ -33,21 +33,20 @@ setup(
     # TracAccountManager held to the names the front end owns.
     extras_require={'jwt': ['PyJWT[crypto]>=2.8'],
                     'accountmanager': ['TracAccountManager>=0.6']},
+    # The modules that hold Trac components; Trac loads each.
     entry_points={
         'trac.plugins': [
             'remoteuserauth.auth = remoteuserauth.auth',
+            'remoteuserauth.login = remoteuserauth.login',
             'remoteuserauth.publicurl = remoteuserauth.publicurl',
             'remoteuserauth.groupsync = remoteuserauth.groupsync',
             'remoteuserauth.profilesync = remoteuserauth.profilesync',
             'remoteuserauth.bindings = remoteuserauth.bindings',
-            'remoteuserauth.admin = remoteuserauth.admin',
-            'remoteuserauth.revoke = remoteuserauth.revoke',
             'remoteuserauth.probe = remoteuserauth.probe',
-            'remoteuserauth.selftestadmin = remoteuserauth.selftestadmin',
-            'remoteuserauth.adopt = remoteuserauth.adopt',
+            'remoteuserauth.admin = remoteuserauth.admin',
             # Loaded only where TracAccountManager is installed.
             'remoteuserauth.accountmanager = '
-            'remoteuserauth.accountmanager [accountmanager]',
+            'remoteuserauth.integrations.accountmanager [accountmanager]',
         ],
     },
     classifiers=[

@@ -146,9 +146,10 @@ def statements(workdir, pg, requests):
     """Statements per request at steady state, per case."""
     import psycopg2
     from trac.web.main import dispatch_request
-    import remoteuserauth.auth  # noqa: F401  (registers the components)
+    # The modules the entry points load (they register the components).
+    import remoteuserauth.auth  # noqa: F401
     import remoteuserauth.groupsync  # noqa: F401
-    import remoteuserauth.publicurl  # noqa: F401
+    import remoteuserauth.login  # noqa: F401
     from remoteuserauth.wsgi import application
     admin = psycopg2.connect('postgresql://postgres@127.0.0.1:%d/postgres'
                              % pg.port)

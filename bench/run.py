@@ -121,11 +121,11 @@ def one_request(template, app=None):
 
 
 def in_process(rounds, batch):
-    import remoteuserauth.auth  # noqa: F401  (registers the components)
-    import remoteuserauth.publicurl  # noqa: F401
+    # The modules the entry points load (they register the components).
+    import remoteuserauth.auth  # noqa: F401
     import remoteuserauth.groupsync  # noqa: F401
+    import remoteuserauth.login  # noqa: F401
     import remoteuserauth.profilesync  # noqa: F401
-    import remoteuserauth.bindings  # noqa: F401
     tmp = tempfile.mkdtemp(prefix='ruabench-')
     try:
         plugin = make_env(os.path.join(tmp, 'plugin'), True)
@@ -182,6 +182,7 @@ def own_code(requests, assertion=False):
     from trac.web.main import RequestDispatcher
     from remoteuserauth.auth import RemoteUserAuthenticator
     from remoteuserauth.groupsync import GroupSynchronizer
+    from remoteuserauth.login import LoginPages
     from remoteuserauth.profilesync import ProfileSynchronizer
     from remoteuserauth.publicurl import PublicURLFilter
     spent = {'hooks': 0, 'trac': 0}
@@ -206,8 +207,8 @@ def own_code(requests, assertion=False):
     def patch(cls, name, bucket, only_inside=False):
         saved.append((cls, name, cls.__dict__[name]))
         setattr(cls, name, timed(cls.__dict__[name], bucket, only_inside))
-    for cls in (RemoteUserAuthenticator, PublicURLFilter, GroupSynchronizer,
-                ProfileSynchronizer):
+    for cls in (RemoteUserAuthenticator, LoginPages, PublicURLFilter,
+                GroupSynchronizer, ProfileSynchronizer):
         for name in ('authenticate', 'pre_process_request',
                      'post_process_request'):
             if name in cls.__dict__:
@@ -365,8 +366,7 @@ http {{
 def through_servers(rounds, seconds, threads):
     """gunicorn alone and nginx -> gunicorn: plugin (header and
     assertion) vs cookie login."""
-    import remoteuserauth.auth  # noqa: F401
-    import remoteuserauth.bindings  # noqa: F401  (creates its table)
+    import remoteuserauth.auth  # noqa: F401  (its bindings make a table)
     tmp = tempfile.mkdtemp(prefix='ruabench-srv-')
     procs = []
     try:

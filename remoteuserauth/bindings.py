@@ -24,7 +24,8 @@ from trac.core import Component, implements
 from trac.env import IEnvironmentSetupParticipant
 from trac.util.text import exception_to_unicode, print_table
 
-from remoteuserauth import schema, trust
+from remoteuserauth import schema
+from remoteuserauth.core import trust
 from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.writelock import WRITE_LOCK
 from remoteuserauth.eventlog import EventLog

@@ -11,7 +11,7 @@ itself, escaped and cut short by `names.client_text`.
 
 from trac.core import Component
 
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.core.throttle import LogThrottle
 
 #: `log_interval` when its value is unusable.
 DEFAULT_INTERVAL = 300

@@ -1,15 +1,15 @@
 """Adds and removes users from the Trac groups their identity provider
 lists, for the groups the administrator chose."""
 
-from trac.config import ListOption, Option
 from trac.core import Component, implements
 from trac.perm import PermissionExistsError, PermissionSystem
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 
-from remoteuserauth import groups
 from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.core import groups
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.writelock import WRITE_LOCK
 
 
@@ -19,23 +19,6 @@ class GroupSynchronizer(Component):
     """
 
     implements(IRequestFilter)
-
-    groups_header = Option('remoteuser', 'groups_header', '',
-        """Header in which a trusted proxy lists the user's groups,
-        separated by commas or `|` (e.g. `X-Forwarded-Groups`), or
-        `env:NAME` for a server variable. Only the groups named in
-        `sync_groups` are added or removed; a request without the header
-        changes nothing. With `jwt_header`, `jwt_groups_claim` of the
-        assertion is used instead.
-        """)
-
-    sync_groups = ListOption('remoteuser', 'sync_groups', '',
-        doc="""The Trac permission groups that `groups_header` manages,
-        comma separated (e.g. `developers, testers`). On each request a
-        user is added to those of them the header lists and removed
-        from those it no longer lists; no other group and no permission
-        is ever touched. Upper-case names (permissions) are refused.
-        """)
 
     # IRequestFilter methods
 
@@ -55,7 +38,8 @@ class GroupSynchronizer(Component):
     # Public API
 
     def managed_groups(self):
-        managed, problems = groups.parse_sync_groups(self.sync_groups)
+        managed, problems = groups.parse_sync_groups(
+            RemoteUserOptions(self.env).sync_groups)
         for problem in problems:
             EventLog(self.env).write('error', 'option', problem, "%s",
                                      problem)

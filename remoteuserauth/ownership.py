@@ -21,7 +21,8 @@ from trac.util.text import exception_to_unicode
 from trac.web.api import IAuthenticator
 from trac.web.auth import LoginModule
 
-from remoteuserauth import doors, schema
+from remoteuserauth import schema
+from remoteuserauth.core import doors
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.writelock import WRITE_LOCK
 

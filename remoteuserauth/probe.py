@@ -29,12 +29,17 @@ from trac.web.api import HTTPNotFound, IRequestFilter, RequestDone
 from trac.web.chrome import ITemplateProvider
 from trac.web.session import SessionDict
 
-from remoteuserauth import __version__, diagnostics, selftest, trust, urls
-from remoteuserauth.auth import (DECISION_KEY, RemoteUserAuthenticator,
-                                 _ask_first)
-# Imported before the probe asks to be first, so that it stays first.
-from remoteuserauth.publicurl import PublicURLFilter
+from remoteuserauth import __version__, selftest
+# Imported before the probe asks to be first (at the end of this
+# module), so that the probe stays before the authenticator's filters.
+from remoteuserauth.auth import DECISION_KEY, RemoteUserAuthenticator
+from remoteuserauth.core import trust, urls
+from remoteuserauth.decision import explain
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.options import SECTION, RemoteUserOptions
+from remoteuserauth.ordering import ask_first
+from remoteuserauth.publicurl import PublicURLFilter
+from remoteuserauth.settings import RemoteUserSettings
 
 #: Where the probe's signing key is kept (the `system` table).
 KEY_NAME = 'remoteuserauth.probe_key'
@@ -81,10 +86,10 @@ class SelfTestProbe(Component):
     def selftest_config(self):
         """The options the self-test plans for."""
         def get(name):
-            return self.config.get('remoteuser', name)
+            return self.config.get(SECTION, name)
         return selftest.Config(
             get('header'), get('secret_header'), get('jwt_header'),
-            PublicURLFilter(self.env).trust_forwarded,
+            RemoteUserOptions(self.env).trust_forwarded,
             bool(self.config.get('trac', 'base_url').strip()),
             get('name_header'), get('email_header'), get('groups_header'),
             bool(get('sync_groups').strip()))
@@ -110,13 +115,13 @@ class SelfTestProbe(Component):
             raise HTTPNotFound("No handler matched request to %s",
                                req.path_info)
         auth = RemoteUserAuthenticator(self.env)
-        settings = auth.settings()
+        settings = RemoteUserSettings(self.env).settings()
         decision = environ.get(DECISION_KEY) or auth.decide(environ)
         public = PublicURLFilter(self.env).public_url(environ) or \
             urls.request_url(environ)
         data = selftest.report(
             environ, self.selftest_config(), decision,
-            diagnostics.verdict_line(decision), decision.network,
+            explain.verdict_line(decision), decision.network,
             settings.secret, urls.url_string(public), __version__)
         self.log.debug("TracRemoteUserAuth: self-test probe from %s on %s",
                        peer, req.path_info)
@@ -167,4 +172,4 @@ class _Unsaved(SessionDict):
 
 # The probe answers before any other filter can write (a first visit's
 # session, group memberships) or redirect (a login-required plugin).
-_ask_first(SelfTestProbe, IRequestFilter)
+ask_first(SelfTestProbe, IRequestFilter)

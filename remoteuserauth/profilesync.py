@@ -3,7 +3,6 @@ in step with what the front end says about them, whatever told it: the
 profile headers of a trusted proxy, or the claims of a signed assertion
 (see `decision.Profile`)."""
 
-from trac.config import Option
 from trac.core import Component, implements
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
@@ -20,20 +19,6 @@ class ProfileSynchronizer(Component):
     before Trac renders the page."""
 
     implements(IRequestFilter)
-
-    name_header = Option('remoteuser', 'name_header', '',
-        """Header carrying the user's display name, from a trusted
-        proxy (or `env:NAME`, a server variable); it is stored as the
-        session's `name` when it changes. With `jwt_header`, the
-        `jwt_name_claim` of the assertion is used instead.
-        """)
-
-    email_header = Option('remoteuser', 'email_header', '',
-        """Header carrying the user's e-mail address, from a trusted
-        proxy (or `env:NAME`, a server variable); it is stored as the
-        session's `email` when it changes. With `jwt_header`, the
-        `jwt_email_claim` of the assertion is used instead.
-        """)
 
     # IRequestFilter methods
 

@@ -20,12 +20,13 @@ from trac.core import Component, implements
 from trac.web.api import IRequestFilter
 from trac.web.href import Href
 
-from remoteuserauth import trust, urls
-from remoteuserauth.auth import (RemoteUserAuthenticator, SafeBoolOption,
-                                 _ask_first)
-from remoteuserauth.remoteaddr import ClientAddress
+from remoteuserauth.core import trust, urls
+from remoteuserauth.core.names import client_text
 from remoteuserauth.eventlog import EventLog
-from remoteuserauth.names import client_text
+from remoteuserauth.forwardedfor import ClientAddress
+from remoteuserauth.options import RemoteUserOptions
+from remoteuserauth.ordering import ask_first
+from remoteuserauth.settings import RemoteUserSettings
 
 
 class PublicURLFilter(Component):
@@ -37,16 +38,6 @@ class PublicURLFilter(Component):
 
     implements(IRequestFilter)
 
-    trust_forwarded = SafeBoolOption('remoteuser', 'trust_forwarded', 'false',
-        """Honour `X-Forwarded-Proto`, `X-Forwarded-Host`,
-        `X-Forwarded-Port` and `X-Forwarded-Prefix` (the part of the path
-        the proxy removed) from `trusted_proxies`, taking the value the
-        nearest proxy added (the last of a list). From any other peer
-        they change nothing. `[trac] base_url`, when set, wins over
-        them. Leave it off unless your proxy sets all of these headers
-        on every request.
-        """)
-
     def __init__(self):
         self._base_cache = (None, None)
 
@@ -55,7 +46,7 @@ class PublicURLFilter(Component):
     def pre_process_request(self, req, handler):
         ClientAddress(self.env).apply(
             req.environ,
-            RemoteUserAuthenticator(self.env).settings(req.environ).networks)
+            RemoteUserSettings(self.env).settings(req.environ).networks)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -128,11 +119,11 @@ class PublicURLFilter(Component):
         base = self.configured_base()
         if base is not None:
             return base
-        settings = RemoteUserAuthenticator(self.env).settings(environ)
+        settings = RemoteUserSettings(self.env).settings(environ)
         trusted = trust.trusted_network(trust.direct_peer(environ),
                                         settings.networks)
         seen = urls.request_url(environ)
-        if trusted and self.trust_forwarded:
+        if trusted and RemoteUserOptions(self.env).trust_forwarded:
             public = urls.forwarded_url(environ, seen)
             return public if public != seen else None
         if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
@@ -220,4 +211,4 @@ def _server_says_https(environ):
         'gunicorn.socket' in environ
 
 
-_ask_first(PublicURLFilter, IRequestFilter)
+ask_first(PublicURLFilter, IRequestFilter)

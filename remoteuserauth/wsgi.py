@@ -25,10 +25,11 @@ import os
 from trac.env import open_environment
 from trac.web.main import dispatch_request
 
-from remoteuserauth import trust, urls
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.core import trust, urls
+from remoteuserauth.forwardedfor import ClientAddress
+from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.publicurl import PublicURLFilter
-from remoteuserauth.remoteaddr import ClientAddress
+from remoteuserauth.settings import RemoteUserSettings
 
 #: The prefix that was moved, for diagnostics.
 MOVED_KEY = 'remoteuserauth.moved_prefix'
@@ -50,7 +51,7 @@ def application(environ, start_response):
         return [body]
     env = _open_environment(environ)
     if env is not None:
-        networks = RemoteUserAuthenticator(env).settings(environ).networks
+        networks = RemoteUserSettings(env).settings(environ).networks
         ClientAddress(env).apply(environ, networks)
         prefix = _mount_prefix(env, environ, networks)
         if prefix:
@@ -111,7 +112,7 @@ def _mount_prefix(env, environ, networks):
     if env.config.get('trac', 'base_url').strip():
         return None     # set but invalid: the filter logs why
     forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
-    if forwarded and public.trust_forwarded:
+    if forwarded and RemoteUserOptions(env).trust_forwarded:
         if trust.trusted_network(trust.direct_peer(environ), networks):
             return urls.normalize_prefix(trust.last_list_value(forwarded))
     return None

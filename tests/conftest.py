@@ -22,14 +22,15 @@ if HERE not in sys.path:
 from trac.env import Environment, open_environment  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
 
-import remoteuserauth.auth  # noqa: E402,F401  (registers the components)
-from servers import find_header  # noqa: E402
-import remoteuserauth.publicurl  # noqa: E402,F401
-import remoteuserauth.groupsync  # noqa: E402,F401
-import remoteuserauth.profilesync  # noqa: E402,F401
-import remoteuserauth.bindings  # noqa: E402,F401
+# The modules the distribution's entry points load: they register the
+# components, as Trac's plugin loader would.
 import remoteuserauth.admin  # noqa: E402,F401
-import remoteuserauth.revoke  # noqa: E402,F401
+import remoteuserauth.auth  # noqa: E402,F401
+import remoteuserauth.groupsync  # noqa: E402,F401
+import remoteuserauth.login  # noqa: E402,F401
+import remoteuserauth.profilesync  # noqa: E402,F401
+import remoteuserauth.publicurl  # noqa: E402,F401
+from servers import find_header  # noqa: E402
 
 Response = namedtuple('Response', 'status headers body environ')
 

@@ -17,8 +17,8 @@ from hypothesis import given, settings, strategies as st
 from conftest import cookies, logged_in_as
 
 import acct_mgr.api  # noqa: E402,F401  (a test dependency: never skipped)
-import remoteuserauth.accountmanager  # noqa: E402,F401
-import remoteuserauth.adopt  # noqa: E402,F401
+import remoteuserauth.integrations.accountmanager  # noqa: E402,F401
+import remoteuserauth.admin.owners  # noqa: E402,F401
 
 ATTACKER = '192.0.2.9'
 PROXY = '127.0.0.1'
@@ -422,8 +422,8 @@ def test_check_revoke_and_warnings_show_the_owner(form_site):
     assert 'local password account' in env.admin('remoteuser revoke carol')
     from acct_mgr.api import AccountManager
     AccountManager(env.env()).set_password('Bobby', 'pw')
-    from remoteuserauth.admin import RemoteUserAdmin
-    warnings = RemoteUserAdmin(env.env()).warnings()
+    from remoteuserauth.admin.warnings import SiteWarnings
+    warnings = SiteWarnings(env.env()).warnings()
     assert any("'Bobby'/bobby" in w and 'collisions' in w
                for w in warnings), warnings
 

@@ -87,8 +87,8 @@ def test_check_completion(make_env):
     env = make_env(('remoteuser', 'secret_header', 'X-Secret'),
                    ('remoteuser', 'secret', 's3cr3t'),
                    ('remoteuser', 'trusted_proxies', '10.0.0.0/8, ::1'))
-    from remoteuserauth.admin import RemoteUserAdmin
-    admin = RemoteUserAdmin(env.env())
+    from remoteuserauth.admin.check import CheckCommand
+    admin = CheckCommand(env.env())
     assert admin._complete_check(['']) == ['10.0.0.0', '::1']
     assert admin._complete_check(['::1', '']) == []
     assert admin._complete_check(['::1', 'alice', '']) == \
@@ -244,8 +244,8 @@ def test_only_names_the_front_end_could_send_are_named(make_env):
     for subject in ('Admins', '@admins', 'bob@example.com'):
         env.admin('permission add', '"%s"' % subject, 'WIKI_ADMIN')
     env.admin('permission add ops WIKI_ADMIN')
-    from remoteuserauth.admin import RemoteUserAdmin
-    assert RemoteUserAdmin(env.env()).unclaimed_subjects() == ['ops']
+    from remoteuserauth.admin.warnings import SiteWarnings
+    assert SiteWarnings(env.env()).unclaimed_subjects() == ['ops']
     # One subject, so "holds": none of the others is listed.
     assert 'warning: ops holds permissions' in unclaimed_warning(env)
 

@@ -183,7 +183,7 @@ def test_configuration_problems_believe_nothing(keyfile, signer, clock):
 
 def test_without_pyjwt_nothing_is_believed(monkeypatch, keyfile, signer,
                                            clock):
-    monkeypatch.setattr(a, 'HAVE_PYJWT', False)
+    monkeypatch.setattr(a.verify, 'HAVE_PYJWT', False)
     verifier = a.build(keyfile, ISS, [AUD], clock=clock)
     refused(verifier, token_for(signer, clock), a.CONFIG,
             'TracRemoteUserAuth[jwt]')
@@ -678,7 +678,7 @@ def test_key_server_unreachable_and_slow(clock, signer, monkeypatch):
     refused(verifier, token_for(Signer('ec'), clock), a.UNKNOWN_KEY)
     assert 'fetching' in verifier.status()['error']
     assert verifier.verify(token_for(signer, clock)).accepted
-    monkeypatch.setattr(a, 'FETCH_TIMEOUT', 0.3)
+    monkeypatch.setattr(a.sources, 'FETCH_TIMEOUT', 0.3)
     with JWKSServer(signer) as slow:
         slow.delay = 5
         verifier = a.build(slow.url, ISS, [AUD], clock=clock)

@@ -348,14 +348,15 @@ def test_stale_cookie_would_win_if_trac_asked_loginmodule_first(trac_env):
     """The check above matters: with LoginModule first, the cookie wins."""
     from trac.web.api import IAuthenticator
     from trac.web.auth import LoginModule
-    from remoteuserauth.auth import RemoteUserAuthenticator, _ask_first
+    from remoteuserauth.auth import RemoteUserAuthenticator
+    from remoteuserauth.ordering import ask_first
     cookie = trac_env.stale_cookie('bob')
-    _ask_first(LoginModule, IAuthenticator)
+    ask_first(LoginModule, IAuthenticator)
     try:
         r = trac_env.request('/', headers=[('Remote-User', 'alice'), cookie])
         assert logged_in_as(r) == 'bob'
     finally:
-        _ask_first(RemoteUserAuthenticator, IAuthenticator)
+        ask_first(RemoteUserAuthenticator, IAuthenticator)
     r = trac_env.request('/', headers=[('Remote-User', 'alice'), cookie])
     assert logged_in_as(r) == 'alice'
 

@@ -139,8 +139,8 @@ def test_key_server_rotation_limit_unreachable_and_garbage(make_env):
         assert server.requests == 1
         # The key source of the environment the requests use, on a
         # clock the test moves.
-        from remoteuserauth.auth import RemoteUserAuthenticator
-        keys = RemoteUserAuthenticator(env.env()).verifier().keys
+        from remoteuserauth.settings import RemoteUserSettings
+        keys = RemoteUserSettings(env.env()).verifier().keys
         clock = FakeClock()
         keys.clock = clock
         # Unknown keys within jwt_refresh: no fetch.
@@ -327,7 +327,7 @@ def test_broken_jwt_options_keep_serving(make_env, tmp_path, signer, extra,
 
 def test_without_pyjwt_no_assertion_is_believed(make_env, tmp_path, signer,
                                                 monkeypatch):
-    monkeypatch.setattr(assertion, 'HAVE_PYJWT', False)
+    monkeypatch.setattr(assertion.verify, 'HAVE_PYJWT', False)
     keys = write_jwks(tmp_path / 'keys.json', signer)
     env = make_env(*options(keys))
     r = get(env, token(signer), headers=[('Remote-User', 'alice')],

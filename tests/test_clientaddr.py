@@ -6,8 +6,9 @@ import ipaddress
 import pytest
 from hypothesis import given, strategies as st
 
-from remoteuserauth import clientaddr, trust
-from remoteuserauth.clientaddr import Walk, client_address, parse_entry
+from remoteuserauth.core import clientaddress as clientaddr
+from remoteuserauth.core import trust
+from remoteuserauth.core.clientaddress import Walk, client_address, parse_entry
 
 # The balancer and an inner proxy tier; 127.0.0.1 for the tests' peer.
 NETWORKS, _errors = trust.parse_networks(

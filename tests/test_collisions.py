@@ -7,8 +7,8 @@ import io
 import pytest
 
 from conftest import logged_in_as
-from remoteuserauth import names
-from remoteuserauth.collisions import (Policy, evaluate, parse_policy,
+from remoteuserauth.core import names
+from remoteuserauth.core.collisions import (Policy, evaluate, parse_policy,
                                        policy_name, report_lines, shown)
 
 CURRENT = Policy(strip_domain=True, lowercase=False, local_domains=(),

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import cookies, logged_in_as
-from remoteuserauth import names
+from remoteuserauth.core import names
 
 TRUSTED = [('Remote-User', 'latecomers')]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from remoteuserauth import names
+from remoteuserauth.core import names
 from remoteuserauth.decision import HEADER, SERVER, decide, make_settings
 
 DEFAULT = make_settings()

@@ -3,7 +3,8 @@ every decision carries, on plain WSGI environments."""
 
 import pytest
 
-from remoteuserauth import assertion, names
+from remoteuserauth import assertion
+from remoteuserauth.core import names
 from remoteuserauth.decision import (ASSERTION, HEADER, NO_CLAIM, SERVER,
                                      decide, make_settings)
 from tokens import Signer, write_jwks

@@ -1,4 +1,5 @@
-from remoteuserauth import diagnostics, names
+from remoteuserauth.decision import explain as diagnostics
+from remoteuserauth.core import names
 from remoteuserauth.decision import decide, make_settings
 
 

@@ -4,8 +4,9 @@ decision and the real probe report."""
 
 import pytest
 
-from remoteuserauth import decision, findings, selftest, urls
-from remoteuserauth.findings import CRITICAL, ERROR, OK, WARN
+from remoteuserauth import decision, selftest
+from remoteuserauth.core import trust, urls
+from remoteuserauth.selftest import CRITICAL, ERROR, OK, WARN
 from remoteuserauth.selftest import Config, Exchange
 
 MARKER = 'ruaprobe-0123abcd'
@@ -36,7 +37,7 @@ def environ(headers, peer):
     env = {'REMOTE_ADDR': peer, 'PATH_INFO': '/', 'SCRIPT_NAME': '/prefix',
            'HTTP_HOST': 'trac.example.com', 'wsgi.url_scheme': 'https'}
     for name, value in headers:
-        key = selftest.environ_key(name)
+        key = trust.environ_key(name)
         env[key] = env[key] + ',' + value if key in env else value
     return env
 
@@ -71,7 +72,7 @@ def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
         exchanges.append(Exchange(probe, 200, [('Server', server)],
                                   report(env, cfg, made, secret), None, None,
                                   None))
-    return findings.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
+    return selftest.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
                           '/prefix', user, bool(session))
 
 
@@ -94,10 +95,10 @@ def severities(found):
 def test_a_front_end_that_strips_everything():
     found = run()
     assert set(severities(found)) == {OK}
-    assert findings.exit_code(found) == 0
-    assert findings.summary(found) == \
+    assert selftest.exit_code(found) == 0
+    assert selftest.summary(found) == \
         '0 critical, 0 warnings, 2 ok: no forged name or address got through'
-    lines = list(findings.lines(found))
+    lines = list(selftest.lines(found))
     assert lines[0] == ('OK       /prefix/, /prefix/login, /prefix/attachment'
                         '/wiki/WikiStart/: no forged header got through (7 '
                         'forged requests)')
@@ -114,11 +115,11 @@ def test_a_front_end_that_passes_the_header():
     assert 'proxy_set_header Remote-User $trac_user;' in bad[0].fix
     assert 'set $trac_user $remote_user;' in bad[0].fix
     assert 'underscores_in_headers off;' in bad[1].fix
-    assert findings.exit_code(found) == 1
-    merged = findings.merge(found)
+    assert selftest.exit_code(found) == 1
+    merged = selftest.merge(found)
     assert merged[0].where == \
         '/prefix/, /prefix/login, /prefix/attachment/wiki/WikiStart/'
-    assert findings.summary(found).startswith('2 critical, 0 warnings')
+    assert selftest.summary(found).startswith('2 critical, 0 warnings')
 
 
 def remote_user_everywhere(path, headers):
@@ -222,11 +223,11 @@ def test_a_front_end_that_passes_the_client_name_after_auth_request():
         "(the header it names the user in) with `proxy_set_header "
         "Remote-User $trac_user;`, never $remote_user")
     assert 'nginx-auth-request.conf' in bad[0].fix
-    assert findings.exit_code(found) == 1
+    assert selftest.exit_code(found) == 1
     # Blind without the session: the forged credentials alone are
     # refused (and those of --user never go beside them).
     found = run(remote_user_after_auth_request)
-    assert findings.exit_code(found) == 0
+    assert selftest.exit_code(found) == 0
     # The fixed front end, with the session.
     found = run(name_from_the_answer, session=SESSION)
     assert set(severities(found)) == {OK}
@@ -346,7 +347,7 @@ def test_the_header_passes_where_none_is_read():
     assert severities(bad) == [WARN, WARN] * 3
     assert "[remoteuser] header is empty: only REMOTE_USER counts" in \
         bad[0].text
-    assert findings.exit_code(found) == 0
+    assert selftest.exit_code(found) == 0
 
 
 def test_an_untrusted_front_end():
@@ -433,7 +434,7 @@ def test_what_the_front_end_answers_itself():
     assert 'asks for a login first (HTTP 401)' in \
         by_where['/prefix/login'].text
     assert by_where['/prefix/attachment/wiki/WikiStart/'] == \
-        findings.Finding(WARN, '/prefix/attachment/wiki/WikiStart/',
+        selftest.Finding(WARN, '/prefix/attachment/wiki/WikiStart/',
                          'could not be checked: HTTP 502', '')
 
 
@@ -442,8 +443,8 @@ def test_no_probe_at_the_root():
     assert found[0].severity == ERROR
     assert "the probe did not answer at the site's root (HTTP 404" in \
         found[0].text
-    assert findings.exit_code(found) == 2
-    assert findings.summary(found).endswith('the self-test could not run')
+    assert selftest.exit_code(found) == 2
+    assert selftest.summary(found).endswith('the self-test could not run')
 
 
 def test_a_forged_assertion_that_is_believed():
@@ -461,7 +462,7 @@ def test_a_forged_assertion_that_is_believed():
                       '127.0.0.1')
         exchanges.append(Exchange(probe, 200, [], report(
             env, cfg, decision.decide(env, settings)), None, None, None))
-    found = findings.judge(exchanges, cfg, MARKER, PUBLIC)
+    found = selftest.judge(exchanges, cfg, MARKER, PUBLIC)
     assert found[0].severity == CRITICAL
     assert found[0].text == ("a forged signed assertion (X-Assertion, "
                              "signed by a key nobody trusts) is accepted as "
@@ -492,7 +493,7 @@ def referer(variant, status, headers):
     (referer('referer-foreign', 0, []), WARN),
 ])
 def test_login_referers(exchange, severity):
-    found = [f for f in findings.judge([exchange], config(), MARKER, PUBLIC,
+    found = [f for f in selftest.judge([exchange], config(), MARKER, PUBLIC,
                                        '/prefix') if 'referer=' in f.where]
     assert [f.severity for f in found] == [severity]
     assert found[0].where.startswith('/prefix/login?referer=<')
@@ -538,24 +539,24 @@ def test_the_backend_reached_directly(exchange, severity, text):
 def test_front_end_kind():
     def exchange(headers=(), report=None):
         return Exchange(None, 200, list(headers), report, None, None, None)
-    assert findings.front_end_kind([exchange([('Server', 'tracd/1.6')]),
+    assert selftest.front_end_kind([exchange([('Server', 'tracd/1.6')]),
                                     exchange([('Server', 'nginx')])]) == \
         'nginx'
-    assert findings.front_end_kind([exchange(report={
+    assert selftest.front_end_kind([exchange(report={
         'forwarded': {'X-Forwarded-Server': 'trac'}})]) == 'apache'
-    assert findings.front_end_kind([exchange(report={
+    assert selftest.front_end_kind([exchange(report={
         'server': {'inside_front_end': True}})]) == 'apache'
-    assert findings.front_end_kind([exchange([('Server', 'gunicorn')])]) \
+    assert selftest.front_end_kind([exchange([('Server', 'gunicorn')])]) \
         == 'other'
 
 
 def test_lines_and_places():
-    found = [findings.Finding(WARN, '/p%d' % i, 'same', 'fix')
-             for i in range(6)] + [findings.Finding(OK, '/x', 'fine', '')]
-    assert list(findings.lines(found)) == [
+    found = [selftest.Finding(WARN, '/p%d' % i, 'same', 'fix')
+             for i in range(6)] + [selftest.Finding(OK, '/x', 'fine', '')]
+    assert list(selftest.lines(found)) == [
         'WARN     /p0, /p1, /p2 and 3 more: same. Fix: fix',
         'OK       /x: fine']
-    assert findings.summary(found) == \
+    assert selftest.summary(found) == \
         '0 critical, 1 warning, 1 ok: no forged name got in, but see the ' \
         'warnings'
 

@@ -1,4 +1,4 @@
-from remoteuserauth import groups
+from remoteuserauth.core import groups
 
 
 def latin1(text):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from remoteuserauth.masking import HIDDEN, mask, mask_configinfo
+from remoteuserauth.core.masking import HIDDEN, mask, mask_configinfo
 
 SECRET = 'Zq8unlikelySecret4711'
 

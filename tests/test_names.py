@@ -1,7 +1,7 @@
 import pytest
 
-from remoteuserauth import names
-from remoteuserauth.names import clean_name, decode_header_value
+from remoteuserauth.core import names
+from remoteuserauth.core.names import clean_name, decode_header_value
 
 
 def latin1(text):

@@ -3,7 +3,8 @@ knows the products independently of remoteuserauth.presets)."""
 
 import pytest
 
-from remoteuserauth import assertion, presets
+from remoteuserauth import assertion
+from remoteuserauth.assertion import presets
 from tokens import PRODUCTS, product_signer, shaped, write_jwks
 
 

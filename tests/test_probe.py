@@ -370,7 +370,7 @@ def test_credentials_go_only_with_the_probe_to_the_front_end(monkeypatch):
     would log the account in), not to the backend directly, and never
     in place of a forged Authorization header."""
     import base64
-    from remoteuserauth import probeclient
+    from remoteuserauth.selftest import client as probeclient
     sent = []
 
     def request(self, scheme, host, port, target, host_header, headers,
@@ -464,7 +464,7 @@ def test_command_with_a_hostile_cookie_file_name(trac_env, capsys, path,
 
 def test_command_with_a_directory_or_nul_as_cookie_file(trac_env, tmp_path):
     from trac.admin.api import AdminCommandError
-    from remoteuserauth.selftestadmin import SelfTestCommand
+    from remoteuserauth.admin.selftest import SelfTestCommand
     command = SelfTestCommand(trac_env.env())
     with pytest.raises(AdminCommandError) as e:
         command._do_selftest('https://x/', '--cookie-file=%s' % tmp_path)
@@ -481,7 +481,7 @@ def test_session_goes_only_with_the_probe_to_the_front_end(monkeypatch):
     beside the first (an unchecked name without any session is another
     hole), not with the /login referer checks (Trac's real login), not
     to the backend directly."""
-    from remoteuserauth import probeclient
+    from remoteuserauth.selftest import client as probeclient
     sent = []
 
     def request(self, scheme, host, port, target, host_header, headers,
@@ -516,7 +516,7 @@ def test_session_goes_only_with_the_probe_to_the_front_end(monkeypatch):
 
 
 def test_command_completion(trac_env):
-    from remoteuserauth.selftestadmin import SelfTestCommand
+    from remoteuserauth.admin.selftest import SelfTestCommand
     command = SelfTestCommand(trac_env.env())
     options = ['--path=', '--backend=', '--user=', '--password-file=',
                '--cookie-file=', '--no-direct', '--insecure']

@@ -6,7 +6,10 @@ import unicodedata
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from remoteuserauth import groups, names, trust, urls
+from remoteuserauth.core import groups
+from remoteuserauth.core import names
+from remoteuserauth.core import trust
+from remoteuserauth.core import urls
 from remoteuserauth.decision import decide, make_settings
 
 settings.register_profile('suite', deadline=None, max_examples=400,

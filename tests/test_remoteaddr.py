@@ -5,7 +5,7 @@ trust decisions keep using the direct peer."""
 import pytest
 
 from conftest import cookies, header, logged_in_as
-from remoteuserauth import trust
+from remoteuserauth.core import trust
 from remoteuserauth.wsgi import application
 
 CLIENT = '203.0.113.5'

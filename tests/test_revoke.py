@@ -65,19 +65,19 @@ def test_revoke_keeps_case_otherwise(trac_env):
 @pytest.mark.parametrize('name', ["alice' OR '1'='1", '%', 'al_ce'])
 def test_revoke_takes_the_name_literally(trac_env, name):
     login(trac_env, 'alice')
-    from remoteuserauth.revoke import LoginRevoker
+    from remoteuserauth.admin.revoke import LoginRevoker
     assert LoginRevoker(trac_env.env()).revoke(name) == 0
     assert trac_env.db("SELECT name FROM auth_cookie") == [('alice',)]
 
 
 def test_revoke_refuses_an_empty_name(trac_env):
-    from remoteuserauth.revoke import LoginRevoker
+    from remoteuserauth.admin.revoke import LoginRevoker
     with pytest.raises(AdminCommandError):
         LoginRevoker(trac_env.env())._do_revoke('  ')
 
 
 def test_revoke_completes_names_with_logins(trac_env):
-    from remoteuserauth.revoke import LoginRevoker
+    from remoteuserauth.admin.revoke import LoginRevoker
     login(trac_env, 'bob')
     login(trac_env, 'alice')
     assert LoginRevoker(trac_env.env())._complete_revoke(['']) == \

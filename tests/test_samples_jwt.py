@@ -60,8 +60,8 @@ def test_preset_sample(tmp_path, preset):
                                  str(tmp_path / 'sample.ini'), **values)
         env = TracEnv(str(tmp_path / 'env'), options)
         env.admin('permission add developers WIKI_ADMIN')
-        from remoteuserauth.auth import RemoteUserAuthenticator
-        auth = RemoteUserAuthenticator(env.env())
+        from remoteuserauth.settings import RemoteUserSettings
+        auth = RemoteUserSettings(env.env())
         assert auth.settings().problems == ()
         source = auth.verifier().keys.source
         if derived is not None:

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from conftest import logged_in_as
-from remoteuserauth import secretfile
-from remoteuserauth.secretfile import MAX_BYTES, SecretFile, read_secret
+from remoteuserauth.core import secretfile
+from remoteuserauth.core.secretfile import MAX_BYTES, SecretFile, read_secret
 
 SECRET = 'FileSecret-9f4c2e'
 

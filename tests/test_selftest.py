@@ -8,6 +8,7 @@ import json
 import pytest
 
 from remoteuserauth import decision, selftest
+from remoteuserauth.core import trust
 from remoteuserauth.selftest import Config
 
 KEY = b'k' * 32
@@ -290,7 +291,7 @@ def probe_report(headers=(), peer='127.0.0.1', cfg=None, secret='',
     env = {'REMOTE_ADDR': peer, 'PATH_INFO': '/wiki/X', 'SCRIPT_NAME': '',
            'QUERY_STRING': 'remoteuser-probe=t'}
     for name, value in headers:
-        key = selftest.environ_key(name)
+        key = trust.environ_key(name)
         env[key] = env[key] + ',' + value if key in env else value
     env.update(environ)
     settings = decision.make_settings(

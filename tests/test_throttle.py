@@ -1,4 +1,4 @@
-from remoteuserauth.throttle import LogThrottle
+from remoteuserauth.core.throttle import LogThrottle
 
 
 class Clock(object):

@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from remoteuserauth import trust
+from remoteuserauth.core import trust
 
 
 def nets(*entries):

@@ -76,10 +76,10 @@ def test_trac_ini_sample(trac_env):
     trac_env.write_ini([(section, name, value)
                         for section in sample.sections()
                         for name, value in sample.items(section)])
-    from remoteuserauth.auth import RemoteUserAuthenticator
+    from remoteuserauth.settings import RemoteUserSettings
     from remoteuserauth.publicurl import PublicURLFilter
     env = trac_env.env()
-    assert RemoteUserAuthenticator(env).settings().problems == ()
+    assert RemoteUserSettings(env).settings().problems == ()
     assert PublicURLFilter(env).configured_base().prefix == '/prefix'
     r = trac_env.request('/wiki/WikiStart', headers=[('Remote-User', 'alice')])
     assert r.status == 200 and logged_in_as(r) == 'alice'

@@ -1,7 +1,7 @@
 import pytest
 
-from remoteuserauth import urls
-from remoteuserauth.urls import PublicURL
+from remoteuserauth.core import urls
+from remoteuserauth.core.urls import PublicURL
 
 
 @pytest.mark.parametrize('base, expected', [

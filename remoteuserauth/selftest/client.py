@@ -13,8 +13,11 @@ import socket
 import ssl
 from concurrent.futures import ThreadPoolExecutor
 
-from remoteuserauth import selftest
-from remoteuserauth.selftest import Exchange
+from remoteuserauth.selftest.cookies import cookie_header
+from remoteuserauth.selftest.plan import (Exchange, basic_credentials,
+                                          direct_source, public_address)
+from remoteuserauth.selftest.report import is_report
+from remoteuserauth.selftest.token import PROBE_PARAM
 
 #: Enough for any probe report; a page that is no report is not read on.
 _MAX_BODY = 256 * 1024
@@ -28,7 +31,7 @@ class Site(object):
                  cookies=None):
         self.url = url.rstrip('/')
         self.scheme, self.host, self.port, self.prefix = \
-            selftest.public_address(url)
+            public_address(url)
         self.timeout = timeout
         self.insecure = insecure
         #: ``(user, password)`` of a test account, sent as Basic
@@ -39,7 +42,7 @@ class Site(object):
         #: user's, from ``--cookie-file``), sent where the credentials
         #: go, and beside forged Basic credentials: an authenticator that
         #: lets the session in must not let their name through.
-        self.cookie = selftest.cookie_header(cookies) if cookies else None
+        self.cookie = cookie_header(cookies) if cookies else None
 
     @property
     def host_header(self):
@@ -56,7 +59,7 @@ class Site(object):
         query = probe.query
         if probe.token:
             query = (query + '&' if query else '') + \
-                '%s=%s' % (selftest.PROBE_PARAM, token)
+                '%s=%s' % (PROBE_PARAM, token)
         target = path + ('?' + query if query else '')
         host, port = connect or (self.host, self.port)
         scheme = 'http' if connect else self.scheme
@@ -67,7 +70,7 @@ class Site(object):
         if self.credentials and not connect and probe.token and \
                 not any(n.lower() == 'authorization' for n, v in sent):
             sent.append(('Authorization',
-                         selftest.basic_credentials(*self.credentials)))
+                         basic_credentials(*self.credentials)))
         # The same rules for the session, which also goes beside a
         # forged Authorization when the plan says so.
         if self.cookie and not connect and probe.token and probe.session:
@@ -125,7 +128,7 @@ def _report(status, headers, body):
         data = json.loads(body.decode('utf-8'))
     except ValueError:
         return None
-    return data if selftest.is_report(data) else None
+    return data if is_report(data) else None
 
 
 def _describe(error):
@@ -168,11 +171,11 @@ def run_direct(site, targets, networks, probe, token):
     for address, port in _resolve(targets):
         if (address, port) in public:
             continue    # the front end itself: Trac runs inside it
-        source = selftest.direct_source(address, networks)
+        source = direct_source(address, networks)
         host_header = '[%s]:%s' % (address, port) if ':' in address \
             else '%s:%s' % (address, port)
         exchange = None
-        for prefix in _unique([site.prefix, '']):
+        for prefix in dict.fromkeys([site.prefix, '']):
             exchange = site.send(probe, token, connect=(address, port),
                                  source=source, host_header=host_header,
                                  prefix=prefix)
@@ -180,10 +183,6 @@ def run_direct(site, targets, networks, probe, token):
                 break
         exchanges.append(exchange)
     return exchanges
-
-
-def _unique(items):
-    return list(dict.fromkeys(items))
 
 
 def _resolve(targets):

@@ -8,10 +8,10 @@ from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
 from trac.util.text import print_table
 
-from remoteuserauth import doors
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.core import doors
+from remoteuserauth.settings import RemoteUserSettings
 from remoteuserauth.ownership import NameOwnership
-from remoteuserauth.revoke import LoginRevoker
+from remoteuserauth.admin.revoke import LoginRevoker
 
 
 class OwnershipCommands(Component):
@@ -61,15 +61,15 @@ class OwnershipCommands(Component):
         return []
 
     def _do_adopt(self, name):
-        auth = RemoteUserAuthenticator(self.env)
-        cleaned = doors.clean(name, auth.clean_name)
+        settings = RemoteUserSettings(self.env)
+        cleaned = doors.clean(name, settings.clean_name)
         if cleaned.name is None:
             raise AdminCommandError("%s cannot be adopted: %s"
                                     % (name, cleaned.reason))
         if cleaned.name != name:
             raise AdminCommandError("the front end hands this name over as "
                                     "%s: adopt that" % cleaned.name)
-        accounts, removed = self._ownership().adopt(name, auth.door_key)
+        accounts, removed = self._ownership().adopt(name, settings.door_key)
         revoker = LoginRevoker(self.env)
         forgotten = sum(revoker.revoke(user)
                         for user in sorted(set(accounts) | {name}))

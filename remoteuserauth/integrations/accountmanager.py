@@ -36,10 +36,10 @@ from trac.web.api import IRequestFilter
 from trac.web.chrome import add_warning
 from trac.web.session import DetachedSession
 
-from remoteuserauth import doors
-from remoteuserauth.auth import (DOOR_KEY, RemoteUserAuthenticator,
-                                 _ask_first)
+from remoteuserauth.core import doors
+from remoteuserauth.auth import DOOR_KEY, RemoteUserAuthenticator
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.ordering import ask_first
 from remoteuserauth.ownership import ILocalAccounts, NameOwnership
 from remoteuserauth.writelock import WRITE_LOCK
 
@@ -224,4 +224,4 @@ def _texts(values):
 # TracAccountManager's filters hold users back (a pending password
 # change, an e-mail to verify) in their pre_process_request; a front-end
 # user must be spared before that.
-_ask_first(AccountManagerDoors, IRequestFilter)
+ask_first(AccountManagerDoors, IRequestFilter)

@@ -8,11 +8,12 @@ before Trac reads it; the plugin's own trust decisions keep using the
 direct peer (`trust.direct_peer`).
 """
 
-from trac.config import BoolOption
 from trac.core import Component
 
-from remoteuserauth import clientaddr, trust
+from remoteuserauth.core import clientaddress as clientaddr
+from remoteuserauth.core import trust
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.options import RemoteUserOptions
 
 
 class ClientAddress(Component):
@@ -22,20 +23,7 @@ class ClientAddress(Component):
     request, and so does the WSGI entry point.
     """
 
-    trust_forwarded_for = BoolOption('remoteuser', 'trust_forwarded_for',
-                                     'false',
-        """Dangerous unless every proxy in `trusted_proxies` sets
-        X-Forwarded-For itself (nginx: `proxy_set_header X-Forwarded-For
-        $proxy_add_x_forwarded_for;`): the client writes the rest of
-        that header. When enabled, Trac sees the client's address
-        instead of the proxy's, in its log and for `[trac]
-        check_auth_ip`: the entry the nearest trusted proxy appended,
-        passing over entries that are themselves `trusted_proxies`
-        (as nginx's `real_ip_recursive` does). An entry that is not an
-        IP address stops the walk. Only the direct peer ever decides
-        whether headers are believed. Off by default: then Trac sees the
-        proxy's address.
-        """)
+
 
     # Public API
 
@@ -45,7 +33,8 @@ class ClientAddress(Component):
 
         :param networks: the trusted proxies (`Settings.networks`).
         """
-        if trust.PEER_KEY in environ or not self.trust_forwarded_for:
+        if trust.PEER_KEY in environ or not \
+                RemoteUserOptions(self.env).trust_forwarded_for:
             return
         walk = clientaddr.take_client_address(environ, networks)
         peer = trust.describe_peer(environ[trust.PEER_KEY])

@@ -1,8 +1,10 @@
 """Answers to "why am I anonymous?", shared by the check command and the
 admin panel. Nothing here imports Trac."""
 
-from remoteuserauth import assertion, names, trust
-from remoteuserauth.decision import ASSERTION, HEADER
+from remoteuserauth import assertion
+from remoteuserauth.core import names
+from remoteuserauth.core import trust
+from remoteuserauth.decision.decide import ASSERTION, HEADER
 
 # What to change, for each reason a name can be refused.
 _HINTS = {

@@ -16,7 +16,7 @@ import re
 from collections import namedtuple
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from remoteuserauth.trust import last_list_value
+from remoteuserauth.core.trust import last_list_value
 
 PublicURL = namedtuple('PublicURL', 'scheme host prefix source')
 PublicURL.__doc__ = """Scheme, host (with a port when it is not the

@@ -1,165 +1,20 @@
-"""What the self-test's exchanges mean: findings with a severity and
-what to change in the front end, worst first, and the lines the command
-prints.
-
-Severities: CRITICAL, a forged name (or address) is believed; WARN, a
-forged header reaches Trac but is not used (one setting away from being
-believed, or refused only by a second line of defence); OK; and ERROR
-when the self-test could not run at all.
+"""What the self-test's exchanges mean: a `findings.Finding` for each
+path and class of forgery, with the fix in the front end's own words
+(`fixes`).
 
 Nothing here imports Trac.
 """
 
 import ipaddress
-from collections import namedtuple
 from urllib.parse import urlsplit
 
-from remoteuserauth import selftest, urls
-from remoteuserauth.selftest import (INJECTED_HEADER, identity_header,
-                                     value_for)
-
-CRITICAL, WARN, OK, ERROR = 'CRITICAL', 'WARN', 'OK', 'ERROR'
-_RANK = {CRITICAL: 0, ERROR: 1, WARN: 2, OK: 3}
-
-Finding = namedtuple('Finding', 'severity where text fix')
-
-
-def front_end_kind(exchanges):
-    """'nginx', 'apache' or 'other', to name the directives of the fixes:
-    from the Server headers of the answers (a proxy passes the backend's
-    own on, but answers a login challenge or a static file itself), and
-    from what the probe saw (mod_proxy's X-Forwarded-Server, Trac inside
-    Apache)."""
-    evidence = []
-    for exchange in exchanges:
-        for name, value in exchange.headers or ():
-            if name.lower() == 'server':
-                evidence.append(value.lower())
-        report = exchange.report or {}
-        if 'X-Forwarded-Server' in report.get('forwarded', {}) or \
-                (report.get('server') or {}).get('inside_front_end'):
-            evidence.append('apache')
-    for kind in ('nginx', 'apache'):
-        if any(kind in text for text in evidence):
-            return kind
-    return 'other'
-
-
-def fixes(kind, name, config):
-    """What to change, by finding, in the front end `kind`."""
-    under = name.replace('-', '_')
-    secret = (config.secret_header or '').strip() or 'the secret header'
-    nginx = kind == 'nginx'
-    apache = kind == 'apache'
-    # Where Trac reads no such header, the front end only has to drop it.
-    sets = identity_header(config.header)[0] == 'header'
-    return {
-        'identity':
-            "nginx: put `proxy_set_header %s %s;` in every location that "
-            "proxies to Trac (a location with proxy_set_header lines of "
-            "its own inherits none from the enclosing one)%s" % (
-                name, '$trac_user' if sets else '""',
-                ", with `set $trac_user \"\";` where nginx checks no "
-                "password and `set $trac_user $remote_user;` where "
-                "auth_basic does (as in nginx-gunicorn.conf)" if sets
-                else '') if nginx else
-            "Apache: `RequestHeader unset %s early` in the virtual "
-            "host%s" % (name, ", then `RequestHeader set %s \"expr=%%{"
-                        "REMOTE_USER}\"` where Trac is proxied" % name
-                        if sets else '') if apache else
-            "make the front end %s %s on every request it passes to Trac, "
-            "whatever the client sent" % ('set or remove' if sets
-                                          else 'remove', name),
-        'underscore':
-            "nginx: `underscores_in_headers off;` in the server block (the "
-            "default), or `proxy_set_header %s \"\";`" % under if nginx else
-            "Apache: `RequestHeader unset %s early` in the virtual host "
-            "(mod_proxy forwards underscore headers)" % under if apache else
-            "drop the header %s (the underscore spelling) at the front "
-            "end" % under,
-        'secret':
-            "nginx: `proxy_set_header %s <secret>;` in every location "
-            "(it replaces the client's)" % secret if nginx else
-            "Apache: `RequestHeader set %s <secret>` (set, not append or "
-            "add)" % secret if apache else
-            "make the front end replace %s, never append to it" % secret,
-        'basic':
-            "nginx: $remote_user is the name in any client's "
-            "Authorization header, whether or not a password was "
-            "checked: pass it only from the location where auth_basic "
-            "checks it, with `set $trac_user \"\";` and "
-            "`proxy_set_header %s $trac_user;` for the site and `set "
-            "$trac_user $remote_user;` in that location (as in "
-            "nginx-gunicorn.conf); where auth_request decides, take the "
-            "name from the authenticator's answer instead (`auth_request_set "
-            "$trac_user $upstream_http_remote_user;`)" % name if nginx else
-            "Apache: set %s only from `%%{REMOTE_USER}`, which Apache "
-            "fills after checking the password, and `RequestHeader unset "
-            "%s early` in the virtual host" % (name, name) if apache else
-            "make the front end pass on a user name only after it checked "
-            "the password",
-        'session':
-            "nginx: after auth_request, take the name from the "
-            "authenticator's answer: `auth_request_set $trac_user "
-            "$upstream_http_remote_user;` (the header it names the user "
-            "in) with `proxy_set_header %s $trac_user;`, never "
-            "$remote_user, which is the name in the client's own "
-            "Authorization header whatever the authenticator checked (as "
-            "in nginx-auth-request.conf)" % name if nginx else
-            "Apache: set %s only from what the authentication module "
-            "checked (`%%{REMOTE_USER}`), never from the client's "
-            "Authorization header, and `RequestHeader unset %s early` in "
-            "the virtual host" % (name, name) if apache else
-            "make the front end take the user name from its "
-            "authenticator's answer (Traefik ForwardAuth: "
-            "authResponseHeaders), never from the client's Authorization "
-            "header",
-        'jwt':
-            "check [remoteuser] jwt_keys, jwt_algorithms, jwt_issuer and "
-            "jwt_audience: an assertion signed by a key nobody configured "
-            "was believed",
-        'forwarded':
-            "set [trac] base_url to the public address (it wins over "
-            "every header), or set the headers on every location: "
-            "`proxy_set_header X-Forwarded-Host $host;` "
-            "`proxy_set_header X-Forwarded-Proto $scheme;` "
-            "`proxy_set_header X-Forwarded-Port $server_port;` "
-            "`proxy_set_header X-Forwarded-Prefix \"\";`" if nginx else
-            "set [trac] base_url to the public address (it wins over "
-            "every header), or `RequestHeader set X-Forwarded-Proto` "
-            "and `-Port` and `RequestHeader unset X-Forwarded-Prefix "
-            "early` (mod_proxy appends the right X-Forwarded-Host itself)"
-            if apache else
-            "set [trac] base_url to the public address (it wins over "
-            "every header), or have the front end set X-Forwarded-Host, "
-            "-Proto, -Port and -Prefix on every request, replacing the "
-            "client's",
-        # Filled with the headers that got through.
-        'profile': lambda names:
-            "nginx: %s (the identity provider's value, or \"\") in every "
-            "location that proxies to Trac" % ' '.join(
-                '`proxy_set_header %s ...;`' % n for n in names) if nginx else
-            "Apache: %s in the virtual host (set them again only from the "
-            "identity provider)" % ' '.join(
-                '`RequestHeader unset %s early`' % n for n in names)
-            if apache else
-            "make the front end set or remove %s on every request"
-            % ', '.join(names),
-        'base_url':
-            "set [trac] base_url to the public address",
-        'untrusted_front':
-            "add the address the front end connects from to "
-            "[remoteuser] trusted_proxies (and nothing wider)",
-        'referer':
-            "keep remoteuserauth.publicurl enabled: it holds every "
-            "redirect to the public site and drops header values with "
-            "control characters (if it is enabled, report this as a bug)",
-        'backend':
-            "bind the backend to loopback or a Unix socket (gunicorn "
-            "`bind = 127.0.0.1:PORT`, tracd `--hostname=127.0.0.1`) and "
-            "let [remoteuser] trusted_proxies list only the front end's "
-            "address",
-    }
+from remoteuserauth.core import trust, urls
+from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, RANK,
+                                              WARN, Finding)
+from remoteuserauth.selftest.fixes import fixes, front_end_kind
+from remoteuserauth.selftest.headers import (header_value, http_name,
+                                             identity_header)
+from remoteuserauth.selftest.plan import INJECTED_HEADER, value_for
 
 
 def judge(exchanges, config, marker, public_url, prefix='', user=None,
@@ -208,7 +63,7 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
     else:
         findings.extend(_judge_site(baseline_root.report, config, kind,
                                     public_url, fix))
-    return sorted(findings, key=lambda f: _RANK[f.severity])
+    return sorted(findings, key=lambda f: RANK[f.severity])
 
 
 #: Variants judged on their own, not with the path they use.
@@ -303,9 +158,9 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
             found.append(Finding(
                 CRITICAL, path, "a client's %s header is accepted as the "
                 "user name (sent as %s)" % (label, '; '.join(
-                    _unique(bucket['accepted']))), fix[key]))
+                    dict.fromkeys(bucket['accepted']))), fix[key]))
         elif bucket['passed']:
-            spelled = _unique(s for s, r in bucket['passed'])
+            spelled = list(dict.fromkeys(s for s, r in bucket['passed']))
             found.append(Finding(
                 WARN, path, "a client's %s header reaches Trac but is not "
                 "used (%s; sent as %s)" % (label, bucket['passed'][0][1],
@@ -317,14 +172,6 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
         forged = sum(1 for e in group if e.probe.variant != 'baseline')
         yield Finding(OK, path, "no forged header got through (%d forged "
                       "requests)" % forged, '')
-
-
-def _unique(items):
-    seen = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
 
 
 def _arrived(report, marker, variant):
@@ -392,13 +239,13 @@ def _judge_profile(path, exchange, config, marker, fix):
     report = exchange.report
     arrived = [name for name, value in exchange.probe.headers
                if value in (report['markers'].get(
-                   selftest.environ_key(name)) or '')]
+                   trust.environ_key(name)) or '')]
     if not arrived:
         return []
     groups = (config.groups_header or '').strip()
     used = report.get('trusted')
     if used and config.sync_groups and groups and \
-            selftest.http_name(groups) in arrived:
+            http_name(groups) in arrived:
         return [Finding(
             CRITICAL, path, "a client's %s reaches Trac: a user logged in "
             "on this path could put themself in [remoteuser] sync_groups"
@@ -452,7 +299,7 @@ def _judge_referers(exchanges, marker, fix, prefix):
                           exchange.status, '')
             continue
         headers = exchange.headers or []
-        location = _header(headers, 'Location') or ''
+        location = header_value(headers, 'Location') or ''
         if variant == 'referer-crlf':
             planted = [n for n, v in headers
                        if n.lower() == INJECTED_HEADER.lower() or
@@ -472,13 +319,6 @@ def _judge_referers(exchanges, marker, fix, prefix):
             else:
                 yield Finding(OK, where, "no redirect off the site "
                               "(HTTP %d)" % exchange.status, '')
-
-
-def _header(headers, name):
-    for key, value in headers:
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 def _judge_direct(exchanges, marker, fix, baseline):
@@ -566,63 +406,3 @@ def _same_site(one, other):
 
 
 # Output
-
-def merge(findings):
-    """One finding per severity, text and fix, its places joined."""
-    merged = []
-    index = {}
-    for finding in findings:
-        key = (finding.severity, finding.text, finding.fix)
-        if key in index:
-            places = merged[index[key]]
-            places[1].append(finding.where)
-        else:
-            index[key] = len(merged)
-            merged.append((finding, [finding.where]))
-    return [Finding(f.severity, _places(places), f.text, f.fix)
-            for f, places in merged]
-
-
-def _places(places):
-    if len(places) <= 4:
-        return ', '.join(places)
-    return '%s and %d more' % (', '.join(places[:3]), len(places) - 3)
-
-
-def lines(findings):
-    """One line per finding: severity, where, what, and what to change."""
-    for finding in merge(findings):
-        line = '%-8s %s: %s' % (finding.severity, finding.where,
-                                finding.text)
-        if finding.fix:
-            line += '. Fix: ' + finding.fix
-        yield line
-
-
-def summary(findings):
-    """The last line: how many findings of each kind (places merged),
-    and what that means."""
-    findings = merge(findings)
-    counts = {s: sum(1 for f in findings if f.severity == s)
-              for s in (CRITICAL, WARN, OK, ERROR)}
-    if counts[CRITICAL]:
-        verdict = "the front end can be fooled"
-    elif counts[ERROR]:
-        verdict = "the self-test could not run"
-    elif counts[WARN]:
-        verdict = "no forged name got in, but see the warnings"
-    else:
-        verdict = "no forged name or address got through"
-    return '%d critical, %d %s, %d ok: %s' % (
-        counts[CRITICAL], counts[WARN],
-        'warning' if counts[WARN] == 1 else 'warnings', counts[OK], verdict)
-
-
-def exit_code(findings):
-    """1 on any CRITICAL, 2 when the self-test could not run, else 0."""
-    severities = {f.severity for f in findings}
-    if CRITICAL in severities:
-        return 1
-    if ERROR in severities:
-        return 2
-    return 0

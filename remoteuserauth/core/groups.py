@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections import namedtuple
 
-from remoteuserauth.names import decode_header_value, has_forbidden_character
+from remoteuserauth.core.names import decode_header_value, has_forbidden_character
 
 _SEPARATORS = re.compile(r'[,|]')
 _BUILTIN = frozenset(('anonymous', 'authenticated'))

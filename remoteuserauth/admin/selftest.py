@@ -16,9 +16,12 @@ from trac.core import Component, implements
 from trac.web.api import RequestDone
 from trac.web.chrome import add_script, add_script_data
 
-from remoteuserauth import findings, probeclient, selftest, trust
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth import selftest
+from remoteuserauth.core import trust
 from remoteuserauth.probe import SelfTestProbe
+from remoteuserauth.selftest import client as probeclient
+from remoteuserauth.selftest.headers import header_value
+from remoteuserauth.settings import RemoteUserSettings
 
 
 class SelfTestCommand(Component):
@@ -90,16 +93,16 @@ class SelfTestCommand(Component):
         exchanges = probeclient.run(site, plan, token)
         root = next(e for e in exchanges if e.probe.path == '/' and
                     e.probe.variant == 'baseline')
-        server = _header(root.headers, 'Server')
+        server = header_value(root.headers, 'Server', '')
         if direct and root.report is not None:
             targets = list(backends) or selftest.backend_targets(
                 root.report, site.host, site.port)
             kind, name = selftest.identity_header(config.header)
-            networks = RemoteUserAuthenticator(self.env).settings().networks
+            networks = RemoteUserSettings(self.env).settings().networks
             exchanges.extend(probeclient.run_direct(
                 site, targets, networks,
                 selftest.direct_probe(marker, name, '/'), token))
-        return findings.judge(exchanges, config, marker, site.url,
+        return selftest.judge(exchanges, config, marker, site.url,
                               site.prefix, credentials and credentials[0],
                               bool(cookies)), server
 
@@ -147,12 +150,12 @@ class SelfTestCommand(Component):
                              'forged' if self._jwt_planned(config) else None,
                              browser=True)
         exchanges = _browser_exchanges(plan, results)
-        found = findings.judge(exchanges, config, marker, req.abs_href(),
+        found = selftest.judge(exchanges, config, marker, req.abs_href(),
                                req.href())
         self._send_json(req, {
-            'findings': [f._asdict() for f in findings.merge(found)],
-            'summary': findings.summary(found),
-            'critical': findings.exit_code(found) == 1,
+            'findings': [f._asdict() for f in selftest.merge(found)],
+            'summary': selftest.summary(found),
+            'critical': selftest.exit_code(found) == 1,
             'marker': marker})
 
     # Internal methods
@@ -257,10 +260,10 @@ class SelfTestCommand(Component):
             direct, insecure, credentials, cookies)
         print("TracRemoteUserAuth self-test of %s (Server: %s)"
               % (url.rstrip('/'), server or 'none'))
-        for line in findings.lines(found):
+        for line in selftest.lines(found):
             print(line)
-        print(findings.summary(found))
-        return findings.exit_code(found)
+        print(selftest.summary(found))
+        return selftest.exit_code(found)
 
 
 def _password(user, path):
@@ -319,13 +322,6 @@ def _shown_path(path):
     short."""
     shown = path if path.isprintable() else repr(path)[1:-1]
     return shown if len(shown) <= 200 else shown[:200] + '...'
-
-
-def _header(headers, name):
-    for key, value in headers or ():
-        if key.lower() == name.lower():
-            return value
-    return ''
 
 
 def _browser_exchanges(plan, results):

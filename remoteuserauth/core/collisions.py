@@ -15,7 +15,7 @@ Nothing here imports Trac.
 import unicodedata
 from collections import namedtuple
 
-from remoteuserauth import names
+from remoteuserauth.core import names
 
 #: A local password account (TracAccountManager's stores): logged in by
 #: its password form, which keeps the name as it is written (the front

@@ -27,7 +27,7 @@ Nothing here imports Trac.
 import re
 from collections import namedtuple
 
-from remoteuserauth import trust
+from remoteuserauth.core import trust
 
 #: The most trusted proxies one walk passes; a chain this long is not a
 #: deployment but a header a trusted proxy passed on unchecked.

@@ -26,7 +26,7 @@ Nothing here imports Trac.
 
 from collections import namedtuple
 
-from remoteuserauth import names
+from remoteuserauth.core import names
 
 #: The doors a name can come through, for the log and the admin panel.
 FRONT_END = 'front end'

@@ -1,0 +1,189 @@
+"""The `[remoteuser]` options as the decision needs them
+(`decision.Settings`), read once per request and parsed only when they
+change, with every problem logged; and the name policy they make.
+"""
+
+import os
+
+from trac.core import Component
+from trac.perm import PermissionSystem
+from trac.web.auth import LoginModule
+
+from remoteuserauth import assertion, decision as decisions
+from remoteuserauth.assertion import presets
+from remoteuserauth.core import doors, names
+from remoteuserauth.core.names import client_text
+from remoteuserauth.core.secretfile import SecretFile
+from remoteuserauth.eventlog import EventLog
+from remoteuserauth.options import (SECTION, RemoteUserOptions,
+                                    boolean_names, is_boolean)
+
+#: Where a request keeps the settings it was decided with.
+_SETTINGS_KEY = 'remoteuserauth.settings'
+
+_JWT_OPTIONS = ('jwt_header', 'jwt_preset', 'jwt_keys', 'jwt_issuer',
+                'jwt_audience', 'jwt_algorithms', 'jwt_claim',
+                'jwt_name_claim', 'jwt_email_claim', 'jwt_groups_claim',
+                'jwt_leeway', 'jwt_refresh')
+
+
+class RemoteUserSettings(Component):
+    """Reads the `[remoteuser]` options into `decision.Settings`, and
+    answers what the name policy makes of a name."""
+
+    def __init__(self):
+        self._settings_cache = (None, None)
+        self._verifier_cache = (None, None)
+        self._groups_cache = (None, None, frozenset())
+        self._secret_file = SecretFile()
+
+    # Public API
+
+    def settings(self, environ=None):
+        """The current `decision.Settings`; problems are logged.
+
+        With the request's `environ`, they are read once per request:
+        comparing the options with the cached ones costs more than the
+        rest of the decision."""
+        if environ is not None:
+            settings = environ.get(_SETTINGS_KEY)
+            if settings is None:
+                settings = environ[_SETTINGS_KEY] = self.settings()
+            return settings
+        raw = tuple(self.config.get('remoteuser', name) for name in
+                    ('header', 'trusted_proxies', 'secret_header', 'secret',
+                     'strip_domain', 'lowercase', 'trust_forwarded',
+                     'local_domains', 'trust_forwarded_for', 'name_header',
+                     'email_header', 'groups_header') + _JWT_OPTIONS) + \
+            (self.config.get('trac', 'ignore_auth_case'),
+             self.secret_file_status())
+        key, settings = self._settings_cache
+        if key == raw:
+            return settings
+        options = RemoteUserOptions(self.env)
+        loaded = raw[-1]
+        broken = loaded is not None and loaded.problem
+        secret_header, secret = ('', '') if broken else \
+            (options.secret_header, loaded.secret if loaded else options.secret)
+        jwt, jwt_problems = self._assertion_options()
+        settings = decisions.make_settings(
+            options.header, options.trusted_proxies, secret_header, secret,
+            options.strip_domain,
+            options.lowercase or LoginModule(self.env).ignore_case,
+            options.local_domains,
+            **dict(jwt, **{name: self.config.get('remoteuser', name)
+                           for name in ('name_header', 'email_header',
+                                        'groups_header')}))
+        if broken:
+            # Neither `secret` (perhaps the one the file replaced) nor
+            # no secret at all: no header is believed.
+            settings = settings._replace(
+                header_key=None,
+                problems=(loaded.problem,) + settings.problems)
+        problems = tuple(jwt_problems) + settings.problems + \
+            tuple(self.boolean_problems())
+        settings = settings._replace(problems=problems)
+        for problem in problems:
+            self.log.error("TracRemoteUserAuth: %s", problem)
+        self._settings_cache = (raw, settings)
+        return settings
+
+    def secret_file_status(self):
+        """The `secretfile.Loaded` secret of `secret_file`, or `None`
+        when that option is empty."""
+        path = RemoteUserOptions(self.env).secret_file.strip()
+        if not path:
+            return None
+        # Relative to trac.ini's folder, as Trac's PathOption (which
+        # would resolve links on every request) does it.
+        path = os.path.join(os.path.dirname(self.config.filename), path)
+        return self._secret_file.current(path)
+
+    def boolean_problems(self):
+        """Sentences for the boolean options whose value is no boolean
+        (Trac would silently use the default)."""
+        for name in boolean_names():
+            value = self.config.get(SECTION, name)
+            if not is_boolean(value):
+                yield ("[remoteuser] %s: %s is not a boolean (true or "
+                       "false); the default is used"
+                       % (name, client_text(value.strip())))
+
+    def verifier(self):
+        """The `assertion.Verifier` for the `jwt_*` options, or `None`
+        when neither `jwt_header` nor `jwt_preset` is set."""
+        jwt = self.settings().assertion
+        return jwt.verifier if jwt else None
+
+    def group_names(self):
+        """Names no user may have: Trac's permission groups, and the
+        groups `sync_groups` manages (which may hold permissions before
+        they have a member, when Trac cannot tell them from users)."""
+        perms = PermissionSystem(self.env).get_all_permissions()
+        managed = self.config.get('remoteuser', 'sync_groups')
+        key, raw, groups = self._groups_cache
+        if key is not perms or raw != managed:
+            groups = frozenset(action for subject, action in perms
+                               if not action.isupper()) | \
+                frozenset(self.config.getlist('remoteuser', 'sync_groups'))
+            self._groups_cache = (perms, managed, groups)
+        return groups
+
+    def clean_name(self, value):
+        """`names.clean_name` of `value` under the site's name policy
+        (as a request runs it)."""
+        settings = self.settings()
+        return names.clean_name(value, settings.strip_domain,
+                                settings.lowercase, self.group_names(),
+                                settings.local_domains)
+
+    def door_key(self, name):
+        """The `doors.key` of `name` (as another door or the database
+        holds it) under the site's name policy."""
+        cleaned = doors.clean(name, self.clean_name)
+        return doors.key(cleaned.name or name)
+
+
+    def _assertion_options(self):
+        """The keyword arguments of `decision.make_settings` for the
+        `jwt_*` options (none while neither `jwt_header` nor
+        `jwt_preset` is set), and what is wrong with them."""
+        get = lambda name: self.config.get('remoteuser', name)
+        if not (get('jwt_header').strip() or get('jwt_preset').strip()):
+            return {}, []
+        explicit = {name: self.config.getlist('remoteuser', name)
+                    if name == 'jwt_algorithms' else get(name)
+                    for name in presets.DEFAULTS
+                    if self.config.has_option('remoteuser', name,
+                                              defaults=False)}
+        audience = self.config.getlist('remoteuser', 'jwt_audience')
+        resolved = presets.resolve(get('jwt_preset'), explicit,
+                                   get('jwt_issuer'), audience)
+        values = resolved.values
+        keys = values['jwt_keys']
+        if keys and '://' not in keys and not os.path.isabs(keys):
+            keys = os.path.join(os.path.dirname(self.config.filename), keys)
+        raw = tuple(get(name) for name in _JWT_OPTIONS) + (keys,)
+        key, verifier = self._verifier_cache
+        if key != raw:
+            verifier = assertion.build(
+                keys, get('jwt_issuer'), audience, values['jwt_algorithms'],
+                get('jwt_leeway') or 60, get('jwt_refresh') or 300,
+                report=self._report_keys,
+                blocked=[resolved.blocked] if resolved.blocked else [])
+            self._verifier_cache = (raw, verifier)
+        return dict(verifier=verifier, jwt_header=values['jwt_header'],
+                    jwt_claim=values['jwt_claim'],
+                    jwt_name_claim=values['jwt_name_claim'],
+                    jwt_email_claim=values['jwt_email_claim'],
+                    jwt_groups_claim=values['jwt_groups_claim']), \
+            [p for p in resolved.problems if p != resolved.blocked]
+
+    def _report_keys(self, level, message):
+        """What the key source of `jwt_keys` has to say, for the log.
+
+        Its messages describe the key set and the fetch, never a
+        token, so each distinct one is a scope of its own: a key set
+        that changes from unusable to unreachable says so."""
+        EventLog(self.env).write(level, 'jwt_keys', message,
+                                 "[remoteuser] jwt_keys: %s", message)
