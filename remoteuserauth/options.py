@@ -92,11 +92,13 @@ class RemoteUserOptions(Component):
         again when it changes (looked at once a second at most), and
         wins over `secret`. A relative path is relative to the folder
         holding trac.ini. While it is missing, unreadable, not a
-        regular file, over 4 KiB, or its first line is empty or holds
-        anything but printable ASCII, no header is believed at all,
-        rather than falling back to `secret` (perhaps the very secret
-        the file replaced): the log and the admin panel say what is
-        wrong.
+        regular file (a FIFO, a device), over 4 KiB, or its first line
+        is empty, starts with a byte order mark, has spaces at either
+        end or holds anything but printable ASCII, no header is
+        believed at all, rather than falling back to `secret` (perhaps
+        the very secret the file replaced): the log and the admin panel
+        say what is wrong. The admin panel also warns when the file's
+        mode lets its group or others read or write it.
         """)
 
     strip_domain = SafeBoolOption('remoteuser', 'strip_domain', 'true',
@@ -249,7 +251,13 @@ class RemoteUserOptions(Component):
         comma separated (e.g. `developers, testers`). On each request a
         user is added to those of them the header lists and removed
         from those it no longer lists; no other group and no permission
-        is ever touched. Upper-case names (permissions) are refused.
+        is ever touched. Upper-case names (permissions), Trac's built-in
+        `anonymous` and `authenticated`, and names a groups header could
+        not carry (white space other than spaces around them, control
+        characters, spellings Unicode NFKC would change) are refused. A
+        user name equal to one of these groups is refused at every door,
+        so list here a group that holds permissions before it has a
+        member.
         """)
 
     name_header = Option('remoteuser', 'name_header', '',

@@ -94,6 +94,25 @@ class SelfTestProbe(Component):
             get('name_header'), get('email_header'), get('groups_header'),
             bool(get('sync_groups').strip()))
 
+    def forged_assertion(self, config, marker):
+        """A signed assertion naming `marker`, made with a key nobody
+        configured, or `None` when the site reads none (or PyJWT is
+        missing)."""
+        if not self.assertion_planned(config):
+            return None
+        audience = self.config.getlist('remoteuser', 'jwt_audience')
+        return selftest.forged_jwt(
+            marker, self.config.get('remoteuser', 'jwt_issuer'),
+            audience[0] if audience else '',
+            self.config.getlist('remoteuser', 'jwt_algorithms'))
+
+    def assertion_planned(self, config):
+        """Whether the self-test forges a signed assertion for the site
+        whose options are `config`."""
+        header = (config.jwt_header or '').strip()
+        return bool(header) and not header.lower().startswith('env:') \
+            and selftest.jwt_available()
+
     # Internal methods
 
     def _answer(self, req, token):

@@ -14,7 +14,7 @@ from trac.web.chrome import ITemplateProvider
 from remoteuserauth import __version__
 from remoteuserauth.admin.check import (HEADER_OPTIONS, CheckCommand,
                                         header_key)
-from remoteuserauth.admin.selftest import SelfTestCommand
+from remoteuserauth.admin.selftestpanel import SelfTestPanelRun
 from remoteuserauth.admin.warnings import SiteWarnings
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.core import masking
@@ -38,7 +38,7 @@ class RemoteUserAdmin(Component):
 
     def render_admin_panel(self, req, category, page, path_info):
         req.perm('admin', 'general/remoteuser').require('TRAC_ADMIN')
-        selftest = SelfTestCommand(self.env)
+        selftest = SelfTestPanelRun(self.env)
         if req.method == 'POST' and 'selftest' in req.args:
             selftest.answer_browser_run(req)
         settings = RemoteUserSettings(self.env).settings()

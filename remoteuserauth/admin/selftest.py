@@ -1,20 +1,18 @@
-"""`trac-admin ENV remoteuser selftest URL`, and the admin panel's
-"Test my front end" button: does the front end strip forged identities?
+"""`trac-admin ENV remoteuser selftest URL`: does the front end strip
+forged identities?
 
-Both send forged requests through the front end to the probe
-(`remoteuserauth.probe`) and judge its answers with `findings`; the
-command can also go around the front end, straight to the backend, and
-test /login's referer handling, which a page's script cannot.
+It sends forged requests through the front end to the probe
+(`remoteuserauth.probe`) and judges its answers (`selftest.judge`), as
+the admin panel's button does (`selftestpanel`); the command can also go
+around the front end, straight to the backend, and test /login's
+referer handling, which a page's script cannot.
 """
 
 import getpass
-import json
 import sys
 
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
-from trac.web.api import RequestDone
-from trac.web.chrome import add_script, add_script_data
 
 from remoteuserauth import selftest
 from remoteuserauth.core import trust
@@ -88,7 +86,7 @@ class SelfTestCommand(Component):
         token = probe.issue_token(selftest.COMMAND_TOKEN_LIFETIME)
         marker = selftest.new_marker()
         plan = selftest.plan(config, marker, paths, site.scheme, site.url,
-                             self._forged_jwt(config, marker),
+                             SelfTestProbe(self.env).forged_assertion(config, marker),
                              session=bool(cookies))
         exchanges = probeclient.run(site, plan, token)
         root = next(e for e in exchanges if e.probe.path == '/' and
@@ -106,83 +104,7 @@ class SelfTestCommand(Component):
                               site.prefix, credentials and credentials[0],
                               bool(cookies)), server
 
-    def browser_plan(self, req):
-        """What the admin panel's script needs to run the browser's part
-        of the self-test: the token, the marker, and the requests."""
-        probe = SelfTestProbe(self.env)
-        config = probe.selftest_config()
-        marker = selftest.new_marker()
-        plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
-                             req.scheme, req.abs_href(),
-                             self._forged_jwt(config, marker), browser=True)
-        data = {
-            'token': probe.issue_token(selftest.PANEL_TOKEN_LIFETIME),
-            'lifetime': selftest.PANEL_TOKEN_LIFETIME,
-            'marker': marker,
-            'base': req.href(),
-            'requests': [{'id': p.id, 'path': p.path, 'variant': p.variant,
-                          'headers': [list(h) for h in p.headers]}
-                         for p in plan],
-        }
-        add_script_data(req, remoteuserSelftest=data)
-        add_script(req, 'remoteuserauth/selftest.js')
-        return data
-
-    def answer_browser_run(self, req):
-        """Judge what the panel's script collected (a POST of the admin
-        panel, TRAC_ADMIN and the form token checked by then) and answer
-        with the findings as JSON."""
-        try:
-            marker = req.args.getfirst('marker', '')
-            results = json.loads(req.args.getfirst('results', ''))
-            if not selftest.is_marker(marker) or \
-                    not isinstance(results, list):
-                raise ValueError("no marker or no results")
-        except (ValueError, RecursionError) as e:
-            self.log.warning("TracRemoteUserAuth: the admin panel's "
-                             "self-test sent unusable results (%s)", e)
-            self._send_json(req, {'error': "The browser sent no usable "
-                                  "results; reload the page and try "
-                                  "again."}, 400)
-        config = SelfTestProbe(self.env).selftest_config()
-        plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
-                             req.scheme, req.abs_href(),
-                             'forged' if self._jwt_planned(config) else None,
-                             browser=True)
-        exchanges = _browser_exchanges(plan, results)
-        found = selftest.judge(exchanges, config, marker, req.abs_href(),
-                               req.href())
-        self._send_json(req, {
-            'findings': [f._asdict() for f in selftest.merge(found)],
-            'summary': selftest.summary(found),
-            'critical': selftest.exit_code(found) == 1,
-            'marker': marker})
-
     # Internal methods
-
-    def _forged_jwt(self, config, marker):
-        if not self._jwt_planned(config):
-            return None
-        audience = self.config.getlist('remoteuser', 'jwt_audience')
-        return selftest.forged_jwt(
-            marker, self.config.get('remoteuser', 'jwt_issuer'),
-            audience[0] if audience else '',
-            self.config.getlist('remoteuser', 'jwt_algorithms'))
-
-    def _jwt_planned(self, config):
-        header = (config.jwt_header or '').strip()
-        return bool(header) and not header.lower().startswith('env:') \
-            and selftest.jwt_available()
-
-    def _send_json(self, req, data, status=200):
-        body = json.dumps(data).encode('utf-8')
-        req.send_response(status)
-        req.send_header('Content-Type', 'application/json;charset=utf-8')
-        req.send_header('Cache-Control', 'no-store')
-        req.send_header('Content-Length', len(body))
-        req.end_headers()
-        req.write(body)
-        raise RequestDone
 
     def _complete_selftest(self, args):
         options = ['--path=', '--backend=', '--user=', '--password-file=',
@@ -322,26 +244,3 @@ def _shown_path(path):
     short."""
     shown = path if path.isprintable() else repr(path)[1:-1]
     return shown if len(shown) <= 200 else shown[:200] + '...'
-
-
-def _browser_exchanges(plan, results):
-    """The panel's script reports, per planned request, its status, the
-    Server header and the probe's report; anything else is dropped."""
-    by_id = {p.id: p for p in plan}
-    exchanges = []
-    for result in results:
-        if not isinstance(result, dict):
-            continue
-        probe = by_id.get(str(result.get('id')))
-        if probe is None:
-            continue
-        report = result.get('report')
-        status = result.get('status')
-        server = result.get('server')
-        exchanges.append(selftest.Exchange(
-            probe, status if isinstance(status, int) else 0,
-            [('Server', server)] if isinstance(server, str) else [],
-            report if selftest.is_report(report) else None,
-            result.get('error') if isinstance(result.get('error'), str)
-            else None, None, None))
-    return exchanges

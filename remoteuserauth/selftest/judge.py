@@ -5,16 +5,14 @@ path and class of forgery, with the fix in the front end's own words
 Nothing here imports Trac.
 """
 
-import ipaddress
-from urllib.parse import urlsplit
-
-from remoteuserauth.core import trust, urls
+from remoteuserauth.core import trust
 from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, RANK,
                                               WARN, Finding)
 from remoteuserauth.selftest.fixes import fixes, front_end_kind
-from remoteuserauth.selftest.headers import (header_value, http_name,
-                                             identity_header)
-from remoteuserauth.selftest.plan import INJECTED_HEADER, value_for
+from remoteuserauth.selftest.headers import http_name, identity_header
+from remoteuserauth.selftest.plan import value_for
+from remoteuserauth.selftest.site import (judge_direct, judge_referers,
+                                          judge_site)
 
 
 def judge(exchanges, config, marker, public_url, prefix='', user=None,
@@ -44,8 +42,8 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
             baseline_root = baseline
         findings.extend(_judge_path(prefix + path, group, baseline, config,
                                     marker, kind, name, fix, user, session))
-    findings.extend(_judge_referers(exchanges, marker, fix, prefix))
-    findings.extend(_judge_direct(exchanges, marker, fix, baseline_root))
+    findings.extend(judge_referers(exchanges, marker, fix, prefix))
+    findings.extend(judge_direct(exchanges, marker, fix, baseline_root))
     if baseline_root is None or baseline_root.report is None:
         asks = baseline_root is not None and baseline_root.status in (401,
                                                                       407)
@@ -61,7 +59,7 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
             "remoteuserauth.* is enabled in the environment the site "
             "serves, and that this command runs on that environment"))
     else:
-        findings.extend(_judge_site(baseline_root.report, config, kind,
+        findings.extend(judge_site(baseline_root.report, config, kind,
                                     public_url, fix))
     return sorted(findings, key=lambda f: RANK[f.severity])
 
@@ -280,129 +278,3 @@ def _judge_forwarded(path, exchange, baseline, fix):
             "value; only [trac] base_url keeps it out of links" %
             ', '.join(last), fix['forwarded'])]
     return []
-
-
-def _judge_referers(exchanges, marker, fix, prefix):
-    for exchange in exchanges:
-        variant = exchange.probe.variant
-        if variant not in ('referer-crlf', 'referer-foreign'):
-            continue
-        where = prefix + '/login?referer=' + (
-            '<CR/LF>' if variant == 'referer-crlf' else '<foreign host>')
-        if exchange.error or not exchange.status:
-            yield Finding(WARN, where, "could not be checked: %s" %
-                          (exchange.error or 'no answer'), '')
-            continue
-        if exchange.status in (401, 407):
-            yield Finding(OK, where, "the front end asks for a login first "
-                          "(HTTP %d); Trac's answer is not checked" %
-                          exchange.status, '')
-            continue
-        headers = exchange.headers or []
-        location = header_value(headers, 'Location') or ''
-        if variant == 'referer-crlf':
-            planted = [n for n, v in headers
-                       if n.lower() == INJECTED_HEADER.lower() or
-                       (n.lower() == 'set-cookie' and marker in v)]
-            if planted or '\r' in location or '\n' in location:
-                yield Finding(CRITICAL, where, "a CR/LF in the referer "
-                              "splits /login's answer: the client planted "
-                              "a header of its own", fix['referer'])
-            else:
-                yield Finding(OK, where, "no header planted (HTTP %d)" %
-                              exchange.status, '')
-        else:
-            host = urlsplit(location).hostname or ''
-            if host.lower() == '%s.invalid' % marker:
-                yield Finding(CRITICAL, where, "/login redirects to a "
-                              "foreign host the client chose", fix['referer'])
-            else:
-                yield Finding(OK, where, "no redirect off the site "
-                              "(HTTP %d)" % exchange.status, '')
-
-
-def _judge_direct(exchanges, marker, fix, baseline):
-    front = baseline.report.get('peer') if baseline is not None and \
-        baseline.report else None
-    for exchange in exchanges:
-        if exchange.probe.variant != 'direct':
-            continue
-        where = 'backend %s from %s' % (
-            _hostport(exchange.target),
-            exchange.source or 'this machine')
-        report = exchange.report
-        if exchange.error:
-            yield Finding(OK, where, "not reachable (%s)" % exchange.error,
-                          '')
-            continue
-        if report is None:
-            yield Finding(OK, where, "answered HTTP %d, but not as this "
-                          "Trac's probe" % exchange.status, '')
-            continue
-        accepted = report['decision'].get('accepted') or ''
-        peer, network = report.get('peer'), report.get('network')
-        if not accepted.startswith(marker):
-            yield Finding(OK, where, "reachable, but a forged header from "
-                          "%s is not believed" % peer, '')
-        elif _loopback_only(peer, network):
-            yield Finding(OK, where, "a forged header from %s is believed: "
-                          "[remoteuser] trusted_proxies trusts local "
-                          "processes (%s), as it says" % (peer, network), '')
-        else:
-            yield Finding(
-                CRITICAL, where, "a client that bypasses the front end is "
-                "believed: a forged name from %s is accepted (trusted by "
-                "%s of [remoteuser] trusted_proxies; the front end is %s)"
-                % (peer, network, front or 'unknown'), fix['backend'])
-
-
-def _hostport(target):
-    host, port = target or ('?', '?')
-    return '[%s]:%s' % (host, port) if ':' in host else '%s:%s' % (host,
-                                                                   port)
-
-
-def _loopback_only(peer, network):
-    try:
-        net = ipaddress.ip_network(network)
-        return net.subnet_of(ipaddress.ip_network('127.0.0.0/8')
-                             if net.version == 4 else
-                             ipaddress.ip_network('::1/128'))
-    except (TypeError, ValueError):
-        return False
-
-
-def _judge_site(report, config, kind, public_url, fix):
-    """Findings about the deployment as a whole, from the root's
-    baseline."""
-    if kind == 'env':
-        yield Finding(OK, 'configuration', "[remoteuser] header is %s, a "
-                      "server variable: no client can set it with a header"
-                      % config.header.strip(), '')
-    if kind == 'header' and not report.get('trusted'):
-        yield Finding(WARN, 'configuration', "the front end reaches Trac "
-                      "from %s, which is not in [remoteuser] "
-                      "trusted_proxies: its %s header is never believed"
-                      % (report.get('peer'), config.header.strip()),
-                      fix['untrusted_front'])
-    seen = report.get('public_url') or ''
-    if public_url and seen and _same_site(seen, public_url) is False:
-        yield Finding(WARN, 'configuration', "Trac takes its address to be "
-                      "%s, not %s" % (seen, public_url.rstrip('/')),
-                      fix['base_url'])
-    if not config.base_url_set:
-        yield Finding(WARN, 'configuration', "[trac] base_url is not set: "
-                      "Trac builds links from the Host header the front end "
-                      "passes on", fix['base_url'])
-
-
-def _same_site(one, other):
-    """Whether two base URLs name the same site; `None` when one of
-    them does not parse."""
-    try:
-        return urls.parse_base_url(one)[:3] == urls.parse_base_url(other)[:3]
-    except ValueError:
-        return None
-
-
-# Output
