@@ -1,10 +1,13 @@
 """Real Trac environments in temporary folders, and requests through
 `trac.web.main.dispatch_request`, as a WSGI server would make them."""
 
+import atexit
 import io
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections import namedtuple
@@ -14,10 +17,10 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-if HERE not in sys.path:
-    sys.path.insert(0, HERE)
+SUPPORT = os.path.join(HERE, 'support')
+for path in (ROOT, HERE, SUPPORT):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 from trac.env import Environment, open_environment  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
@@ -30,9 +33,19 @@ import remoteuserauth.groupsync  # noqa: E402,F401
 import remoteuserauth.login  # noqa: E402,F401
 import remoteuserauth.profilesync  # noqa: E402,F401
 import remoteuserauth.publicurl  # noqa: E402,F401
-from servers import find_header  # noqa: E402
+from process import find_header  # noqa: E402
 
 Response = namedtuple('Response', 'status headers body environ')
+
+SERVER_TESTS = os.path.join(HERE, 'servers')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/servers/ runs real servers: it is marked
+    so, and `pytest -m "not servers"` runs the rest (the fast suite)."""
+    for item in items:
+        if str(item.fspath).startswith(SERVER_TESTS + os.sep):
+            item.add_marker(pytest.mark.servers)
 
 
 def header(response, name):
@@ -54,6 +67,37 @@ def logged_in_as(response):
     return match.group(1) if match else None
 
 
+#: Environments made once per set of components and copied after that:
+#: making one runs every component's set-up, copying it is 20 times
+#: faster. {components: path}
+_TEMPLATES = {}
+_TEMPLATE_DIR = []
+
+
+def make_environment(path, options):
+    """A new environment at `path` with `options`. One on SQLite is a
+    copy of a template made with the same components (Trac's set-up and
+    every plugin's ran there); the other options are written into its
+    trac.ini afterwards, as `TracEnv` writes them anyway. One on another
+    database is made afresh."""
+    if any(section == 'trac' and name == 'database'
+           for section, name, value in options):
+        Environment(path, create=True, options=options).shutdown()
+        return
+    components = tuple(sorted(o for o in options if o[0] == 'components'))
+    template = _TEMPLATES.get(components)
+    if template is None:
+        if not _TEMPLATE_DIR:
+            _TEMPLATE_DIR.append(tempfile.mkdtemp(prefix='ruatemplates-'))
+            atexit.register(shutil.rmtree, _TEMPLATE_DIR[0], True)
+        template = os.path.join(_TEMPLATE_DIR[0], str(len(_TEMPLATES)))
+        Environment(template, create=True,
+                    options=list(components) +
+                    [o for o in options if o[0] == 'logging']).shutdown()
+        _TEMPLATES[components] = template
+    shutil.copytree(template, path)
+
+
 class TracEnv(object):
     """A real Trac environment on SQLite, with the plugin enabled."""
 
@@ -63,8 +107,7 @@ class TracEnv(object):
                 ('logging', 'log_type', 'file'),
                 ('logging', 'log_level', 'DEBUG')]
         opts.extend(options)
-        env = Environment(path, create=True, options=opts)
-        env.shutdown()
+        make_environment(path, opts)
         # Trac normalizes option values when it creates an environment
         # ('maybe' becomes 'disabled'); write them as an administrator
         # would have typed them.
@@ -221,7 +264,6 @@ def plugin_site(tmp_path_factory):
 def staged_site(plugin_site):
     """Trac, its dependencies and the plugin in a folder that the web
     servers' own Python (mod_wsgi, mod_python, as www-data) can read."""
-    import shutil
     from deploy import stage_site
     site = stage_site(plugin_site)
     yield site
@@ -231,7 +273,6 @@ def staged_site(plugin_site):
 @pytest.fixture
 def public_tmp():
     """A working folder the servers' unprivileged workers can read."""
-    import shutil
     from deploy import public_dir
     path = public_dir('ruatest-')
     yield path
@@ -241,7 +282,6 @@ def public_tmp():
 @pytest.fixture(scope='module')
 def module_tmp():
     """`public_tmp` for the servers a whole test module shares."""
-    import shutil
     from deploy import public_dir
     path = public_dir('ruamod-')
     yield path

@@ -1,0 +1,211 @@
+"""The checks every deployment must pass, whatever the server."""
+
+from browser import Client
+from conftest import logged_in_as
+from deploy import PASSWORD
+from remoteuserauth.selftest import basic_credentials
+from process import http
+
+ATTACKER = 'admin'
+
+
+def hostile_headers(extra=()):
+    """What a client sends to log in as someone else."""
+    sets = [[('Remote-User', ATTACKER)],
+            [('Remote_User', ATTACKER)],
+            [('remote-user', ATTACKER)],
+            [('REMOTE-USER', ATTACKER), ('Remote-User', ATTACKER)],
+            [('Remote-User', 'alice'), ('Remote_User', ATTACKER)],
+            [('SM_USER', ATTACKER)],
+            [('X-Forwarded-User', ATTACKER)],
+            # Basic credentials whose password is wrong: nginx fills
+            # $remote_user from them wherever auth_basic does not check.
+            forged_basic(ATTACKER)]
+    return sets + [list(extra)] if extra else sets
+
+
+def forged_basic(user):
+    return [('Authorization', basic_credentials(user, 'not-the-password'))]
+
+
+def basic(user='alice'):
+    return [('Authorization', basic_credentials(user, PASSWORD))]
+
+
+def check_anonymous_page(port, prefix):
+    r = http(port, prefix + '/wiki/WikiStart')
+    assert r.status == 200, r.body[:500]
+    assert logged_in_as(r) is None
+    assert 'href="%s/wiki/TracGuide"' % prefix in r.body
+    assert 'href="%s/login"' % prefix in r.body
+    return r
+
+
+def check_static(port, prefix):
+    r = http(port, prefix + '/chrome/common/css/trac.css')
+    assert r.status == 200
+    assert 'text/css' in r.header('Content-Type')
+
+
+def check_login(port, prefix, base_url, credentials, expected='alice'):
+    """Log in through the front end and return the cookie header that
+    makes the next page say "logged in as"."""
+    referer = base_url + '/wiki/SandBox'
+    r = http(port, prefix + '/login',
+             list(credentials) + [('Referer', referer)])
+    assert r.status == 302, (r.status, r.body[:500])
+    assert r.header('Location') == referer
+    auth = [c for c in r.cookies() if c.startswith('trac_auth=')]
+    assert auth, r.headers
+    assert 'Path=%s' % (prefix or '/') in auth[0]
+    cookie = ('Cookie', auth[0].split(';')[0])
+    r = http(port, prefix + '/wiki/WikiStart', [cookie])
+    assert logged_in_as(r) == expected
+    return cookie
+
+
+def check_hostile_clients(port, prefix, credentials=None, extra=()):
+    """No header a client sends makes it someone else. `credentials`
+    log alice in; a function returning them gives fresh ones for each
+    request (a Kerberos token is good once)."""
+    for headers in hostile_headers(extra):
+        r = http(port, prefix + '/wiki/WikiStart', headers)
+        assert r.status == 200, (headers, r.status)
+        assert logged_in_as(r) is None, headers
+        r = http(port, prefix + '/login', headers)
+        assert r.status in (302, 401), (headers, r.status)
+        assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
+            headers
+        if credentials and not any(name.lower() == 'authorization'
+                                   for name, value in headers):
+            fresh = credentials() if callable(credentials) else credentials
+            r = http(port, prefix + '/login', list(fresh) + headers)
+            cookie = [c for c in r.cookies() if c.startswith('trac_auth=')]
+            assert cookie, headers
+            r = http(port, prefix + '/', [('Cookie', cookie[0].split(';')[0])])
+            assert logged_in_as(r) == 'alice', headers
+
+
+def check_redirects(port, prefix, base_url):
+    """Redirects keep scheme, host and prefix, whatever Host says."""
+    for host in (None, 'evil.example', 'evil.example:%d' % port):
+        r = http(port, prefix + '/wiki/', host=host)
+        assert r.status == 301
+        assert r.header('Location') == base_url + '/wiki'
+
+
+def digest(port, path, user='alice', realm='trac'):
+    """The Authorization header a browser sends after Apache's Digest
+    challenge for `path`."""
+    import hashlib
+    import re
+    r = http(port, path)
+    assert r.status == 401
+    challenge = r.header('WWW-Authenticate')
+    fields = dict(re.findall(r'(\w+)="?([^",]+)"?', challenge))
+    assert fields['realm'] == realm
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+    ha1 = md5('%s:%s:%s' % (user, realm, PASSWORD))
+    ha2 = md5('GET:%s' % path)
+    cnonce, nc = '0a4f113b', '00000001'
+    response = md5('%s:%s:%s:%s:auth:%s' % (ha1, fields['nonce'], nc,
+                                           cnonce, ha2))
+    value = ('Digest username="%s", realm="%s", nonce="%s", uri="%s", '
+             'qop=auth, nc=%s, cnonce="%s", response="%s", algorithm=MD5'
+             % (user, realm, fields['nonce'], path, nc, cnonce, response))
+    if 'opaque' in fields:
+        value += ', opaque="%s"' % fields['opaque']
+    return [('Authorization', value)]
+
+
+def check_deployment(port, prefix, base_url, credentials, static=True):
+    """Everything a deployment with password authentication on /login
+    must do: the anonymous page, the static files, the challenge, a real
+    login, hostile clients, redirects. Returns the login's cookie."""
+    check_anonymous_page(port, prefix)
+    if static:
+        check_static(port, prefix)
+    assert http(port, prefix + '/login').status == 401
+    cookie = check_login(port, prefix, base_url, credentials)
+    check_hostile_clients(port, prefix, credentials)
+    check_redirects(port, prefix, base_url)
+    return cookie
+
+
+def sso_options(prefix, name, email, groups):
+    """trac.ini behind an Apache single sign-on module that sets
+    REMOTE_USER and hands the profile over as server variables
+    (`prefix` + the attribute's name), as its sample says; users of
+    example.com are local, `developers` is synced.
+
+    The test's browser is on loopback; a real one is no trusted proxy,
+    so loopback is taken out of trusted_proxies: what the module sets
+    must count from any peer. Every refusal is logged, not once per
+    five minutes."""
+    return [('remoteuser', 'header', ''),
+            ('remoteuser', 'local_domains', 'example.com'),
+            ('remoteuser', 'name_header', 'env:' + prefix + name),
+            ('remoteuser', 'email_header', 'env:' + prefix + email),
+            ('remoteuser', 'groups_header', 'env:' + prefix + groups),
+            ('remoteuser', 'sync_groups', 'developers'),
+            ('remoteuser', 'trusted_proxies', '192.0.2.1'),
+            ('remoteuser', 'log_interval', '0')]
+
+
+def check_sso_refusal(site, reason, **fields):
+    """Log in at the identity provider in front of `site` as the user
+    `fields` choose: Trac refuses the name the provider vouches for,
+    logs `reason`, and serves the page anonymously without a login
+    cookie. Returns the log written meanwhile."""
+    site.env.log()
+    client = Client()
+    page = client.login(site.base_url + '/login', **fields)
+    assert page.status == 200, page.body[:500]
+    assert page.url.startswith(site.base_url)
+    assert logged_in_as(page) is None
+    assert client.cookie('trac_auth') is None
+    log = site.env.log()
+    assert reason in log, log[-2000:]
+    return log
+
+
+def selftest(env, url, *args):
+    """`trac-admin ENV remoteuser selftest URL ...` against the live
+    site; its exit code and its lines."""
+    rv, output = env.admin_rv('remoteuser selftest', url, *args)
+    return rv, output.splitlines()
+
+
+def the_critical_finding(rv, lines):
+    """The self-test's one CRITICAL line (and its exit code 1)."""
+    critical = [l for l in lines if l.startswith('CRITICAL')]
+    assert rv == 1, lines
+    assert len(critical) == 1, lines
+    return critical[0]
+
+
+def check_selftest_clean(env, url, *args):
+    """The self-test finds nothing wrong with a deployment."""
+    rv, lines = selftest(env, url, *args)
+    assert rv == 0, '\n'.join(lines)
+    assert not [line for line in lines
+                if line.startswith(('CRITICAL', 'WARN', 'ERROR'))], \
+        '\n'.join(lines)
+    assert lines[-1].endswith('no forged name or address got through'), \
+        lines
+    return lines
+
+
+def check_selftest_clean_logged_in(env, url, user='alice'):
+    """The self-test finds nothing wrong either when its requests carry
+    `user`'s Basic credentials: the locations that ask for a password
+    are checked logged in. Returns the lines."""
+    import tempfile
+    with tempfile.NamedTemporaryFile('w', suffix='.pw') as f:
+        f.write(PASSWORD + '\n')
+        f.flush()
+        lines = check_selftest_clean(env, url, '--user=' + user,
+                                     '--password-file=' + f.name)
+    assert not [l for l in lines if '/login:' in l and
+                'asks for a login first' in l], lines
+    return lines
