@@ -16,9 +16,9 @@ PYTEST_ARGS ?=
 # tests hold to the front end's names.
 DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
-       oidc-provider-mock pysaml2 TracAccountManager==0.6.0
+       oidc-provider-mock pysaml2 TracAccountManager==0.6.0 ruff
 
-.PHONY: demo test bench bench-cluster venv system-packages clean
+.PHONY: demo test lint bench bench-cluster venv system-packages clean
 
 # The stamp is older than the Makefile when DEPS changed: an existing
 # virtualenv then gets what was added.
@@ -45,9 +45,16 @@ demo: $(STAMP)
 	PYTHONPATH=$(DEMO_DIR)/site $(PY) tools/demo.py \
 	    --dir $(DEMO_DIR) --port $(DEMO_PORT)
 
-# System packages first: building gssapi may need krb5-config.
-test: system-packages $(STAMP)
+# System packages first: building gssapi may need krb5-config. The
+# linter and the generated option reference come first: they take
+# seconds.
+test: system-packages $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check remoteuserauth tests bench tools setup.py \
+	    conf-samples
+	$(PY) tools/optionsdoc.py --check
 
 bench: $(STAMP)
 	$(PY) bench/run.py

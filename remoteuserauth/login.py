@@ -58,7 +58,9 @@ class LoginPages(Component):
         forget its login, so that a page the front end leaves alone
         cannot bring the cookie's user back."""
         cookie = req.incookie.get('trac_auth')
-        if cookie is None or not (decision.name or not RemoteUserOptions(self.env).cookie_login):
+        if cookie is None or not (
+                decision.name or
+                not RemoteUserOptions(self.env).cookie_login):
             return
         cookies = LoginCookies(self.env)
         owner = cookies.owner(cookie.value)

@@ -12,6 +12,8 @@ from trac.config import BoolOption, IntOption, ListOption, Option
 from trac.core import Component
 from trac.util import as_bool
 
+from remoteuserauth.assertion.keys import DEFAULT_ALGORITHMS
+
 #: The words Trac reads as a boolean.
 BOOLEAN_WORDS = ('yes', 'true', 'enabled', 'on',
                  'no', 'false', 'disabled', 'off')
@@ -184,7 +186,7 @@ class RemoteUserOptions(Component):
         """)
 
     jwt_algorithms = ListOption('remoteuser', 'jwt_algorithms',
-                                'RS256, PS256, ES256, EdDSA',
+                                ', '.join(DEFAULT_ALGORITHMS),
         doc="""Signature algorithms accepted, comma separated (also
         RS384, RS512, PS384, PS512, ES384, ES512). An algorithm must
         suit the key's type, and be the key's own `alg` when the key
@@ -222,7 +224,7 @@ class RemoteUserOptions(Component):
     jwt_refresh = IntOption('remoteuser', 'jwt_refresh', 300,
         """The least number of seconds between two fetches of a
         `jwt_keys` URL: a token naming an unknown key fetches the keys
-        again only when the last fetch is older (at least 10). 
+        again only when the last fetch is older (at least 10).
         """)
 
     logout_url = Option('remoteuser', 'logout_url', '',

@@ -42,11 +42,10 @@ class ProfileSynchronizer(Component):
                                               ('email', profile.email))
                 if value is not None and session.get(key) != value}
 
-    # Internal methods
-
-    def _store_session(self, req, changes, profile):
-        """Store a first visit's session, or the changed profile values,
-        before Trac renders the page.
+    def store(self, req, changes, removed=()):
+        """Store `changes` (a dict) in the session of `req`'s user and
+        remove the attributes `removed`, at once, before Trac renders
+        the page; returns whether they were stored.
 
         Stored here, under `WRITE_LOCK`, rather than by Trac when it
         answers: Trac's save of a new session invalidates two caches in
@@ -58,17 +57,27 @@ class ProfileSynchronizer(Component):
         try:
             with WRITE_LOCK:
                 session = DetachedSession(self.env, req.authname)
+                for key in removed:
+                    session.pop(key, None)
                 session.update(changes)
                 session.save()
         except Exception as e:
             EventLog(self.env).write(
-                'warning', 'profile-sync-failed', req.authname,
-                "session of %s not stored (%s); it is "
-                "retried on the next request", req.authname,
-                exception_to_unicode(e))
-            return
+                'warning', 'session-not-stored', req.authname,
+                "session of %s not stored (%s); it is retried on the next "
+                "request", req.authname, exception_to_unicode(e))
+            return False
         # Trac loads the stored session again when it is next asked for.
         del req.session
+        return True
+
+    # Internal methods
+
+    def _store_session(self, req, changes, profile):
+        """Store a first visit's session, or the changed profile
+        values."""
+        if not self.store(req, changes):
+            return
         for key, value in sorted(changes.items()):
             self.log.info("TracRemoteUserAuth: %s of %s set to %r (from %s)",
                           key, req.authname, value, profile.origins[key])

@@ -16,15 +16,13 @@ from remoteuserauth.core.names import client_text
 from remoteuserauth.core.secretfile import SecretFile
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import (SECTION, RemoteUserOptions,
-                                    boolean_names, is_boolean)
+                                    boolean_names, declared, is_boolean)
 
 #: Where a request keeps the settings it was decided with.
 _SETTINGS_KEY = 'remoteuserauth.settings'
 
-_JWT_OPTIONS = ('jwt_header', 'jwt_preset', 'jwt_keys', 'jwt_issuer',
-                'jwt_audience', 'jwt_algorithms', 'jwt_claim',
-                'jwt_name_claim', 'jwt_email_claim', 'jwt_groups_claim',
-                'jwt_leeway', 'jwt_refresh')
+#: The options of signed assertions, which make the verifier.
+_JWT_OPTIONS = tuple(o.name for o in declared() if o.name.startswith('jwt_'))
 
 
 class RemoteUserSettings(Component):
@@ -50,11 +48,8 @@ class RemoteUserSettings(Component):
             if settings is None:
                 settings = environ[_SETTINGS_KEY] = self.settings()
             return settings
-        raw = tuple(self.config.get('remoteuser', name) for name in
-                    ('header', 'trusted_proxies', 'secret_header', 'secret',
-                     'strip_domain', 'lowercase', 'trust_forwarded',
-                     'local_domains', 'trust_forwarded_for', 'name_header',
-                     'email_header', 'groups_header') + _JWT_OPTIONS) + \
+        raw = tuple(self.config.get(SECTION, option.name)
+                    for option in declared()) + \
             (self.config.get('trac', 'ignore_auth_case'),
              self.secret_file_status())
         key, settings = self._settings_cache
@@ -63,8 +58,9 @@ class RemoteUserSettings(Component):
         options = RemoteUserOptions(self.env)
         loaded = raw[-1]
         broken = loaded is not None and loaded.problem
-        secret_header, secret = ('', '') if broken else \
-            (options.secret_header, loaded.secret if loaded else options.secret)
+        secret_header, secret = ('', '') if broken else (
+            options.secret_header,
+            loaded.secret if loaded else options.secret)
         jwt, jwt_problems = self._assertion_options()
         settings = decisions.make_settings(
             options.header, options.trusted_proxies, secret_header, secret,
@@ -148,7 +144,8 @@ class RemoteUserSettings(Component):
         """The keyword arguments of `decision.make_settings` for the
         `jwt_*` options (none while neither `jwt_header` nor
         `jwt_preset` is set), and what is wrong with them."""
-        get = lambda name: self.config.get('remoteuser', name)
+        def get(name):
+            return self.config.get(SECTION, name)
         if not (get('jwt_header').strip() or get('jwt_preset').strip()):
             return {}, []
         explicit = {name: self.config.getlist('remoteuser', name)

@@ -35,6 +35,9 @@ import remoteuserauth.profilesync  # noqa: E402,F401
 import remoteuserauth.publicurl  # noqa: E402,F401
 from process import find_header  # noqa: E402
 
+#: Fixtures the server tests share, from tests/support.
+pytest_plugins = ['apache']
+
 Response = namedtuple('Response', 'status headers body environ')
 
 SERVER_TESTS = os.path.join(HERE, 'servers')

@@ -85,9 +85,9 @@ class SelfTestCommand(Component):
         config = probe.selftest_config()
         token = probe.issue_token(selftest.COMMAND_TOKEN_LIFETIME)
         marker = selftest.new_marker()
+        forged = SelfTestProbe(self.env).forged_assertion(config, marker)
         plan = selftest.plan(config, marker, paths, site.scheme, site.url,
-                             SelfTestProbe(self.env).forged_assertion(config, marker),
-                             session=bool(cookies))
+                             forged, session=bool(cookies))
         exchanges = probeclient.run(site, plan, token)
         root = next(e for e in exchanges if e.probe.path == '/' and
                     e.probe.variant == 'baseline')

@@ -26,7 +26,8 @@ class SelfTestPanelRun(Component):
         marker = selftest.new_marker()
         plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
                              req.scheme, req.abs_href(),
-                             probe.forged_assertion(config, marker), browser=True)
+                             probe.forged_assertion(config, marker),
+                             browser=True)
         data = {
             'token': probe.issue_token(selftest.PANEL_TOKEN_LIFETIME),
             'lifetime': selftest.PANEL_TOKEN_LIFETIME,
@@ -60,8 +61,8 @@ class SelfTestPanelRun(Component):
         config = probe.selftest_config()
         plan = selftest.plan(config, marker, selftest.DEFAULT_PATHS,
                              req.scheme, req.abs_href(),
-                             'forged' if probe.assertion_planned(config) else None,
-                             browser=True)
+                             'forged' if probe.assertion_planned(config)
+                             else None, browser=True)
         exchanges = _browser_exchanges(plan, results)
         found = selftest.judge(exchanges, config, marker, req.abs_href(),
                                req.href())

@@ -254,5 +254,6 @@ def parse_algorithms(entries):
         else:
             problems.append("[remoteuser] jwt_algorithms: %s is not one of "
                             "%s; it is ignored"
-                            % (client_text(name), ', '.join(SUPPORTED_ALGORITHMS)))
+                            % (client_text(name),
+                               ', '.join(SUPPORTED_ALGORITHMS)))
     return tuple(algorithms), problems

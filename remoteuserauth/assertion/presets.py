@@ -6,7 +6,8 @@ A preset fills the header, the algorithms, the key URL (when the product
 publishes its keys at a URL derived from the issuer or the audience) and
 the claims holding the user name, display name, e-mail and groups, as
 each product documents them. An option set in trac.ini to anything but
-its default wins over the preset. The issuer and the audience are never guessed: an assertion
+its default wins over the preset. The issuer and the audience are never
+guessed: an assertion
 proves something only for the issuer and the application the
 administrator names.
 
@@ -14,6 +15,8 @@ Nothing here imports Trac.
 """
 
 from collections import namedtuple
+
+from remoteuserauth.assertion.keys import DEFAULT_ALGORITHMS
 
 Preset = namedtuple('Preset', 'name product header algorithms keys claim '
                     'name_claim email_claim groups_claim issuer audience '
@@ -89,7 +92,7 @@ PRESETS = {
 #: The options a preset fills, and their defaults without one.
 DEFAULTS = {
     'jwt_header': '',
-    'jwt_algorithms': ('RS256', 'PS256', 'ES256', 'EdDSA'),
+    'jwt_algorithms': DEFAULT_ALGORITHMS,
     'jwt_keys': '',
     'jwt_claim': 'sub',
     'jwt_name_claim': 'name',

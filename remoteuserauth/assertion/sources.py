@@ -47,7 +47,8 @@ def check_url(url):
     """`None` when `url` may serve keys, else the reason it may not:
     keys travel over https, or plain http on this machine only."""
     if re.search(r'[\s\x00-\x1f\x7f]', url):
-        return "%s contains white space or a control character" % client_text(url)
+        return "%s contains white space or a control character" \
+            % client_text(url)
     parts = urllib.parse.urlsplit(url)
     if not parts.hostname:
         return "%s names no host" % client_text(url)
@@ -65,7 +66,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         raise urllib.error.HTTPError(
             req.full_url, code, "redirected to %s; point [remoteuser] "
-            "jwt_keys at the final URL" % client_text(newurl, 200), headers, fp)
+            "jwt_keys at the final URL" % client_text(newurl, 200), headers,
+            fp)
 
 
 def fetch_url(url, timeout=FETCH_TIMEOUT, limit=MAX_KEYS_SIZE):

@@ -15,9 +15,9 @@ from remoteuserauth.assertion.keys import (ALGORITHM_OBJECTS,
                                            SUPPORTED_ALGORITHMS, describe_key,
                                            fits, parse_algorithms)
 from remoteuserauth.assertion.rules import (
-    ALGORITHM, AUDIENCE, CONFIG, EXPIRED, FORBIDDEN_ALGORITHM, ISSUED_IN_FUTURE,
-    ISSUER, KEY_MISMATCH, MALFORMED, NO_EXPIRY, NO_KEYS, NO_KID, NOT_YET_VALID,
-    SIGNATURE, UNKNOWN_KEY, UNSUPPORTED, Refusal)
+    ALGORITHM, AUDIENCE, CONFIG, EXPIRED, FORBIDDEN_ALGORITHM,
+    ISSUED_IN_FUTURE, ISSUER, KEY_MISMATCH, MALFORMED, NO_EXPIRY, NO_KEYS,
+    NO_KID, NOT_YET_VALID, SIGNATURE, UNKNOWN_KEY, UNSUPPORTED, Refusal)
 from remoteuserauth.assertion.sources import MIN_REFRESH, fetch_url, key_source
 from remoteuserauth.assertion.token import (TOKEN_KEY_PARAMETERS, decode,
                                             format_time, is_number)
@@ -268,7 +268,8 @@ class Verifier(object):
                 return
         fail('aud', AUDIENCE, "the token's audience (aud) %s holds none of "
              "[remoteuser] jwt_audience (%s)"
-             % (client_text(aud), ', '.join(client_text(a) for a in self.audience)))
+             % (client_text(aud),
+                ', '.join(client_text(a) for a in self.audience)))
 
     def status(self):
         """The key source as it is now, for diagnostics: a dict with

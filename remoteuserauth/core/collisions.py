@@ -32,7 +32,7 @@ ACCOUNT_PLACES = ('session', 'permission', 'login cookie', PASSWORD_ACCOUNT,
                   FRONT_END)
 
 #: Trac's own subjects, which are no user's name.
-BUILTIN_SUBJECTS = frozenset(('anonymous', 'authenticated'))
+BUILTIN_SUBJECTS = names.RESERVED_NAMES
 
 Policy = namedtuple('Policy', 'strip_domain lowercase local_domains '
                     'ignore_auth_case')

@@ -12,10 +12,10 @@ import re
 import unicodedata
 from collections import namedtuple
 
-from remoteuserauth.core.names import decode_header_value, has_forbidden_character
+from remoteuserauth.core.names import (RESERVED_NAMES, decode_header_value,
+                                       has_forbidden_character)
 
 _SEPARATORS = re.compile(r'[,|]')
-_BUILTIN = frozenset(('anonymous', 'authenticated'))
 
 #: The longest group name believed, as for user names.
 MAX_GROUP_LENGTH = 255
@@ -113,7 +113,7 @@ def parse_sync_groups(entries):
         elif name.isupper():
             problems.append("[remoteuser] sync_groups: %r is a permission, "
                             "not a group; it is ignored" % name)
-        elif name.lower() in _BUILTIN:
+        elif name.lower() in RESERVED_NAMES:
             problems.append("[remoteuser] sync_groups: %r is built into "
                             "Trac; it is ignored" % name)
         else:

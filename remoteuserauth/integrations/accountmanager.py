@@ -34,14 +34,13 @@ from trac.core import Component, implements
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
 from trac.web.chrome import add_warning
-from trac.web.session import DetachedSession
 
 from remoteuserauth.core import doors
 from remoteuserauth.auth import DOOR_KEY, RemoteUserAuthenticator
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.ordering import ask_first
 from remoteuserauth.ownership import ILocalAccounts, NameOwnership
-from remoteuserauth.writelock import WRITE_LOCK
+from remoteuserauth.profilesync import ProfileSynchronizer
 
 #: The session attributes by which TracAccountManager holds a user back
 #: (a password to change, an e-mail address to verify).
@@ -166,24 +165,8 @@ class AccountManagerDoors(Component):
         if not stale and (not email or session.get(_VERIFIED_ADDRESS) ==
                           email):
             return
-        try:
-            # Stored at once, as the profile sync stores its changes
-            # (which makes Trac load the session again).
-            with WRITE_LOCK:
-                stored = DetachedSession(self.env, req.authname)
-                for key in stale:
-                    stored.pop(key, None)
-                if email:
-                    stored[_VERIFIED_ADDRESS] = email
-                stored.save()
-        except Exception as e:
-            EventLog(self.env).write(
-                'warning', 'session-not-stored', req.authname,
-                "TracAccountManager's steps for %s not cleared (%s); the "
-                "next request tries again", req.authname,
-                exception_to_unicode(e))
-            return
-        del req.session
+        ProfileSynchronizer(self.env).store(
+            req, {_VERIFIED_ADDRESS: email} if email else {}, stale)
 
 
 def _door_of(req):

@@ -11,6 +11,7 @@ import ipaddress
 from collections import namedtuple
 from urllib.parse import quote, urlsplit
 
+from remoteuserauth.assertion.keys import DEFAULT_ALGORITHMS
 from remoteuserauth.selftest.headers import http_name, identity_header
 from remoteuserauth.selftest.token import COMMAND_TOKEN_LIFETIME
 
@@ -209,8 +210,7 @@ def forged_jwt(marker, issuer='', audience='', algorithms=()):
               'ES': lambda: ec.generate_private_key(ec.SECP256R1()),
               'Ed': ed25519.Ed25519PrivateKey.generate}
     algorithm = next((a.strip() for a in algorithms
-                      if a.strip() in ('RS256', 'PS256', 'ES256', 'EdDSA')),
-                     'ES256')
+                      if a.strip() in DEFAULT_ALGORITHMS), 'ES256')
     now = int(time.time())
     claims = {'sub': value_for(marker, 'jwt'), 'iat': now, 'nbf': now,
               'exp': now + COMMAND_TOKEN_LIFETIME}

@@ -7,7 +7,6 @@ Nothing here imports Trac.
 """
 
 import hashlib
-import hmac
 
 from remoteuserauth.core import trust
 from remoteuserauth.selftest.headers import http_name, identity_header
@@ -53,9 +52,7 @@ def report(environ, config, decision, verdict, trusted_network, secret,
         secret_state = {
             'header': config.secret_header.strip(),
             'state': 'absent' if given is None else
-            'matches' if secret and hmac.compare_digest(
-                secret.encode('utf-8'),
-                given.encode('utf-8', 'surrogateescape'))
+            'matches' if trust.secret_matches(secret, given)
             else 'does not match',
             'forged': MARKER_PREFIX in (given or '')}
     jwt_state = None

@@ -73,7 +73,7 @@ def test_selftest_finds_apache_passing_remote_user_underscore(
         edit=lambda text: text.replace(
             '    RequestHeader unset Remote_User early\n', ''))
     rv, lines = selftest(env, base_url)
-    found = [l for l in lines if l.startswith(('CRITICAL', 'WARN'))]
+    found = [ln for ln in lines if ln.startswith(('CRITICAL', 'WARN'))]
     assert len(found) == 1, lines
     assert "a client's Remote_User header" in found[0], lines
     assert 'Fix: Apache: `RequestHeader unset Remote_User early` in the ' \
@@ -90,7 +90,7 @@ def test_selftest_finds_tracd_reachable_around_apache(public_tmp,
         options=[('remoteuser', 'trusted_proxies', '0.0.0.0/0, ::/0')])
     rv, lines = selftest(env, base_url)
     assert rv == 1, lines
-    critical = [l for l in lines if l.startswith('CRITICAL')]
+    critical = [ln for ln in lines if ln.startswith('CRITICAL')]
     assert len(critical) == 1, lines
     assert critical[0].startswith('CRITICAL backend 127.0.0.1:'), lines
     assert 'from 127.0.0.2: a client that bypasses the front end is ' \

@@ -3,17 +3,14 @@ SSPI names (simulated), CA SiteMinder. Kerberos: test_kerberos.py."""
 
 import os
 import re
-import shutil
 
-import pytest
 
-from apache import deployed  # noqa: F401  (fixture)
 from deploy import htdigest, htpasswd
 from e2e import (basic, check_anonymous_page, check_deployment,
                  check_hostile_clients, check_login, check_redirects,
                  check_selftest_clean, check_selftest_clean_logged_in,
                  digest)
-from process import free_port, http, require
+from process import http
 
 
 def test_mod_wsgi_basic(deployed, public_tmp):

@@ -9,7 +9,8 @@ from conftest import ROOT
 
 
 def test_bench_quick_run_prints_the_ratios():
-    out = subprocess.run([sys.executable, os.path.join(ROOT, 'bench', 'run.py'),
+    out = subprocess.run([sys.executable,
+                          os.path.join(ROOT, 'bench', 'run.py'),
                           '--quick', '--no-servers'], capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr

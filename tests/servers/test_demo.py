@@ -25,8 +25,8 @@ def test_make_demo_curl_lines(tmp_path):
     try:
         wait_for_port(port, proc, timeout=120, log=str(out))
         text = out.read_text()
-        lines = [l.strip() for l in text.splitlines()
-                 if l.strip().startswith('curl ')]
+        lines = [ln.strip() for ln in text.splitlines()
+                 if ln.strip().startswith('curl ')]
         assert len(lines) == 2, text
         trusted = subprocess.run(lines[0], shell=True, capture_output=True,
                                  text=True)

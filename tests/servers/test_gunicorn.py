@@ -13,7 +13,7 @@ import pytest
 from conftest import TracEnv, logged_in_as
 from e2e import selftest
 from backends import start_gunicorn
-from process import Reply, Server, free_port, http, python_env
+from process import Reply, http, python_env
 
 
 @pytest.fixture
@@ -127,13 +127,13 @@ def test_selftest_with_a_server_variable(tmp_path, plugin_site):
     finally:
         server.stop()
     assert rv == 0, lines
-    assert not [l for l in lines if l.startswith('CRITICAL')], lines
+    assert not [ln for ln in lines if ln.startswith('CRITICAL')], lines
     assert 'OK       configuration: [remoteuser] header is env:SM_USER, a ' \
         'server variable: no client can set it with a header' in lines
-    warned = [l for l in lines if l.startswith('WARN') and 'SM-USER' in l]
+    warned = [ln for ln in lines if ln.startswith('WARN') and 'SM-USER' in ln]
     assert len(warned) == 1, lines
     assert "a client's SM-USER header reaches Trac but is not used " \
         "([remoteuser] header is env:SM_USER, a server variable; sent as " \
         "SM-USER; sm-user; two copies of SM-USER)" in warned[0], lines
     # gunicorn drops the underscore spelling itself.
-    assert not [l for l in lines if 'SM_USER header' in l], lines
+    assert not [ln for ln in lines if 'SM_USER header' in ln], lines

@@ -19,7 +19,6 @@ from e2e import (check_anonymous_page, check_hostile_clients, check_login,
                  check_redirects, check_selftest_clean, check_static)
 from kdc import LOCAL, OTHER, SERVICE_HOST, Realms
 from process import http, require
-from apache import deployed  # noqa: F401  (fixture)
 
 # What a partner realm's administrator may call a principal, chosen to
 # look like a local account once a careless cleaning is done (the

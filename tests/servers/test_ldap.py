@@ -10,7 +10,6 @@ from deploy import PASSWORD
 from e2e import (basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in)
 from process import Server, free_port, http, require
-from apache import deployed  # noqa: F401  (fixture)
 
 SUFFIX = 'dc=example,dc=com'
 ADMIN = 'cn=admin,' + SUFFIX

@@ -12,6 +12,7 @@ name from the authenticator's answer (auth_request_set)."""
 import contextlib
 import os
 import shutil
+import textwrap
 
 import pytest
 
@@ -32,11 +33,12 @@ ATTACKER = 'admin'
 
 # The old advice: the name nginx parsed from the client's Authorization
 # header, passed on after auth_request said yes.
-OLD_ADVICE = edit('''            auth_request_set $trac_user $upstream_http_remote_user;
-            auth_request_set $trac_name $upstream_http_remote_name;
-            auth_request_set $trac_email $upstream_http_remote_email;
-            auth_request_set $trac_groups $upstream_http_remote_groups;
-''', '''            set $trac_user $remote_user;
+OLD_ADVICE = edit(textwrap.indent('''\
+auth_request_set $trac_user $upstream_http_remote_user;
+auth_request_set $trac_name $upstream_http_remote_name;
+auth_request_set $trac_email $upstream_http_remote_email;
+auth_request_set $trac_groups $upstream_http_remote_groups;
+''', ' ' * 12), '''            set $trac_user $remote_user;
 ''')
 
 
@@ -47,11 +49,11 @@ def private_site(text):
     lines = text.split('\n')
     start = lines.index('        location = /prefix/login {')
     end = lines.index('        }', start)
-    asks = [l[4:] for l in lines[start:end]
-            if l.strip().startswith(('auth_request ', 'auth_request_set '))]
+    asks = [ln[4:] for ln in lines[start:end]
+            if ln.strip().startswith(('auth_request ', 'auth_request_set '))]
     assert len(asks) == 5, asks
-    kept = [l for l in lines[:start] + lines[end + 1:]
-            if not l.strip().startswith('set $trac_')]
+    kept = [ln for ln in lines[:start] + lines[end + 1:]
+            if not ln.strip().startswith('set $trac_')]
     at = kept.index('    location /prefix/ {') + 1
     return '\n'.join(kept[:at] + asks + kept[at:])
 
@@ -265,9 +267,9 @@ def test_the_old_advice_lets_a_session_holder_name_anyone(site, tmp_path):
         assert login(site.port, forged) == 401
         # What README says to look for: the name claimed, in the access
         # log's third field.
-        assert [l for l in whole(os.path.join(nginx.dir, 'access.log'))
-                .splitlines() if ' - %s [' % ATTACKER in l and
-                '"GET /prefix/login HTTP/1.1" 302' in l], ATTACKER
+        assert [ln for ln in whole(os.path.join(nginx.dir, 'access.log'))
+                .splitlines() if ' - %s [' % ATTACKER in ln and
+                '"GET /prefix/login HTTP/1.1" 302' in ln], ATTACKER
         check_selftest_clean_logged_in(site.env, site.base_url, 'bob')
         jar = tmp_path / 'jar'
         jar.write_text('# bob, from the browser\n%s\n' % bob[1])
@@ -297,19 +299,19 @@ def test_the_self_test_with_a_session(site, tmp_path):
         jar.write_text('%s=%s; other=1\r\n' % (name, value))
         lines = check_selftest_clean(site.env, site.base_url,
                                      '--cookie-file=%s' % jar)
-        assert not [l for l in lines if 'asks for a login first' in l and
-                    '/prefix/login:' in l], lines
-        assert any(l.startswith('OK       /prefix/, /prefix/login,')
-                   for l in lines), lines
+        assert not [ln for ln in lines if 'asks for a login first' in ln and
+                    '/prefix/login:' in ln], lines
+        assert any(ln.startswith('OK       /prefix/, /prefix/login,')
+                   for ln in lines), lines
         site.auth.logout_everyone()
         rv, ended = selftest(site.env, site.base_url,
                              '--cookie-file=%s' % jar)
         logs = [whole(os.path.join(nginx.dir, n))
                 for n in ('access.log', 'error.log')]
     assert rv == 0, ended
-    assert any(l.startswith('WARN     /prefix/login: the front end refused '
+    assert any(ln.startswith('WARN     /prefix/login: the front end refused '
                             'the session of --cookie-file (HTTP 401)')
-               for l in ended), ended
+               for ln in ended), ended
     logs += [site.env.log(), whole(site.gunicorn.log)]
     for text in ['\n'.join(lines), '\n'.join(ended)] + logs:
         assert value not in text

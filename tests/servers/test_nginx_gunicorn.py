@@ -62,9 +62,9 @@ def test_nginx_gunicorn_one_project(one_project, tmp_path):
     lines = check_selftest_clean(env, base_url, '--user=alice',
                                  '--password-file=' +
                                  password_file(str(tmp_path)))
-    assert not [l for l in lines if 'asks for a login first' in l and
-                '/prefix/login:' in l], lines
-    assert any(l.startswith('OK       /prefix/, /prefix/login,') for l in
+    assert not [ln for ln in lines if 'asks for a login first' in ln and
+                '/prefix/login:' in ln], lines
+    assert any(ln.startswith('OK       /prefix/, /prefix/login,') for ln in
                lines), lines
     assert env.db("SELECT cookie FROM auth_cookie") == logins
     r = http(port, '/prefix')
@@ -218,8 +218,8 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
         "although their password is wrong" in critical
     assert 'set $trac_user $remote_user;' in critical
     assert '/prefix/login:' not in critical
-    assert any(l.startswith('OK       /prefix/login: the front end asks '
-                            'for a login first') for l in lines), lines
+    assert any(ln.startswith('OK       /prefix/login: the front end asks '
+                            'for a login first') for ln in lines), lines
 
 
 def test_selftest_finds_satisfy_any_on_login(backend):
@@ -271,15 +271,15 @@ def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
         backend.env.configure('remoteuser', groups_header='',
                               sync_groups='')
     assert rv == 0, anonymous
-    assert any(l.startswith('OK       /prefix/login: the front end asks '
-                            'for a login first') for l in anonymous)
+    assert any(ln.startswith('OK       /prefix/login: the front end asks '
+                            'for a login first') for ln in anonymous)
     assert the_critical_finding(rv_user, logged_in).startswith(
         "CRITICAL /prefix/login: a client's X-Remote-Groups reaches Trac: "
         "a user logged in on this path could put themself in [remoteuser] "
         "sync_groups"), logged_in
-    assert any(l.startswith('WARN     /prefix/login: the front end refused '
+    assert any(ln.startswith('WARN     /prefix/login: the front end refused '
                             'the credentials of mallory (HTTP 401)')
-               for l in refused), refused
+               for ln in refused), refused
     # The probe logged nobody in and synced nothing.
     assert backend.env.db("SELECT name FROM auth_cookie") == []
     assert backend.env.db("SELECT username FROM permission WHERE "
@@ -302,8 +302,8 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
         with backend.nginx(lambda text: text):
             rv, lines = selftest(backend.env, backend.base_url)
         assert rv == 1, lines
-        forwarded = [l for l in lines if 'X-Forwarded' in l and
-                     l.startswith('CRITICAL')]
+        forwarded = [ln for ln in lines if 'X-Forwarded' in ln and
+                     ln.startswith('CRITICAL')]
         assert forwarded and 'X-Forwarded-Host' in forwarded[0], lines
         assert 'proxy_set_header X-Forwarded-Host $host;' in forwarded[0]
         with backend.nginx(edit(
@@ -311,9 +311,9 @@ def test_selftest_finds_a_forwarded_host_from_the_client(backend):
                 FORWARDED_HEADERS)):
             rv, lines = selftest(backend.env, backend.base_url)
         assert rv == 0, lines
-        assert not [l for l in lines if l.startswith('CRITICAL')], lines
+        assert not [ln for ln in lines if ln.startswith('CRITICAL')], lines
         # What is left: the Host header still decides the address.
-        assert [l for l in lines if l.startswith('WARN')] == [
+        assert [ln for ln in lines if ln.startswith('WARN')] == [
             "WARN     configuration: [trac] base_url is not set: Trac "
             "builds links from the Host header the front end passes on. "
             "Fix: set [trac] base_url to the public address"], lines

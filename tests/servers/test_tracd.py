@@ -12,7 +12,7 @@ import pytest
 
 from conftest import ROOT, TracEnv, logged_in_as
 from backends import start_tracd
-from process import Server, free_port, http, python_env
+from process import http, python_env
 
 
 @pytest.fixture
@@ -174,18 +174,18 @@ def test_selftest_of_tracd_without_front_end(tracd, plugin_site):
     assert run.returncode == 1, (run.stdout, run.stderr)
     assert lines[0] == 'TracRemoteUserAuth self-test of %s (Server: ' \
         'tracd/1.6 Python/%d.%d.%d)' % ((url,) + sys.version_info[:3])
-    critical = [l for l in lines if l.startswith('CRITICAL')]
+    critical = [ln for ln in lines if ln.startswith('CRITICAL')]
     assert len(critical) == 3, lines
     assert any("a client's Remote-User header is accepted as the user "
-               "name (sent as Remote-User; remote-user; REMOTE-USER)" in l
-               for l in critical), lines
-    assert any("a client's Remote_User header is accepted" in l
-               for l in critical), lines
+               "name (sent as Remote-User; remote-user; REMOTE-USER)" in ln
+               for ln in critical), lines
+    assert any("a client's Remote_User header is accepted" in ln
+               for ln in critical), lines
     # tracd believes X-Forwarded-Proto from anyone; from a trusted peer
     # the plugin keeps it, and without base_url it decides the links.
     assert any("forged X-Forwarded headers change the address Trac puts "
                "in links and redirects (to https://127.0.0.1:%d/prefix"
-               % server.port in l for l in critical), lines
+               % server.port in ln for ln in critical), lines
     assert 'OK       /prefix/login?referer=<CR/LF>: no header planted ' \
         '(HTTP 302)' in lines
     assert 'OK       /prefix/login?referer=<foreign host>: no redirect ' \

@@ -89,7 +89,8 @@ class Chromium(object):
         result."""
         self._next_id += 1
         message = {'id': self._next_id, 'method': method, 'params': params}
-        if self.session and not method.startswith(('Target.', 'Browser.', 'Storage.')):
+        if self.session and not method.startswith(
+                ('Target.', 'Browser.', 'Storage.')):
             message['sessionId'] = self.session
         os.write(self._commands, json.dumps(message).encode() + b'\0')
         while True:

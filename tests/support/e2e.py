@@ -104,7 +104,8 @@ def digest(port, path, user='alice', realm='trac'):
     challenge = r.header('WWW-Authenticate')
     fields = dict(re.findall(r'(\w+)="?([^",]+)"?', challenge))
     assert fields['realm'] == realm
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()
+    def md5(text):
+        return hashlib.md5(text.encode()).hexdigest()
     ha1 = md5('%s:%s:%s' % (user, realm, PASSWORD))
     ha2 = md5('GET:%s' % path)
     cnonce, nc = '0a4f113b', '00000001'
@@ -178,7 +179,7 @@ def selftest(env, url, *args):
 
 def the_critical_finding(rv, lines):
     """The self-test's one CRITICAL line (and its exit code 1)."""
-    critical = [l for l in lines if l.startswith('CRITICAL')]
+    critical = [ln for ln in lines if ln.startswith('CRITICAL')]
     assert rv == 1, lines
     assert len(critical) == 1, lines
     return critical[0]
@@ -206,6 +207,6 @@ def check_selftest_clean_logged_in(env, url, user='alice'):
         f.flush()
         lines = check_selftest_clean(env, url, '--user=' + user,
                                      '--password-file=' + f.name)
-    assert not [l for l in lines if '/login:' in l and
-                'asks for a login first' in l], lines
+    assert not [ln for ln in lines if '/login:' in ln and
+                'asks for a login first' in ln], lines
     return lines

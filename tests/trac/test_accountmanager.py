@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 # TracAccountManager is a test dependency: never skipped.
-from accounts import (AM, ATTACKER, LOGIN_MODULE, PROXY, Browser, am_site,
+from accounts import (AM, LOGIN_MODULE, PROXY, Browser, am_site,
                       email_of, front_end_user, store_users)
 from conftest import logged_in_as
 

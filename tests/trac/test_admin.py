@@ -15,7 +15,7 @@ def test_check_accepted(make_env):
     env = make_env(('remoteuser', 'local_domains', 'EXAMPLE'))
     lines = check(env, '127.0.0.1', 'EXAMPLE\\\\alice')
     assert lines[-1] == 'accepted: alice'
-    assert any('127.0.0.1 is trusted' in l for l in lines)
+    assert any('127.0.0.1 is trusted' in ln for ln in lines)
 
 
 def test_check_foreign_domain_names_the_options(trac_env):
@@ -195,8 +195,8 @@ def test_panel_warns_about_risky_settings(make_env, option, value, warning):
 # Subjects a front-end user could take
 
 def unclaimed_warning(env):
-    lines = [l for l in check(env, '127.0.0.1', 'nobody-at-all')
-             if 'never logged in' in l]
+    lines = [ln for ln in check(env, '127.0.0.1', 'nobody-at-all')
+             if 'never logged in' in ln]
     assert len(lines) <= 1
     return lines[0] if lines else ''
 

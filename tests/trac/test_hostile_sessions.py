@@ -49,14 +49,14 @@ def test_untrusted_forwarded_https_does_not_make_cookies_secure(make_env):
     env = make_env(('remoteuser', 'trust_forwarded', 'true'))
     r = env.request('/login', peer='192.0.2.9', remote_user='alice',
                     headers=[('X-Forwarded-Proto', 'https')])
-    line = [l for l in set_cookies(r) if l.startswith('trac_auth=')][0]
+    line = [ln for ln in set_cookies(r) if ln.startswith('trac_auth=')][0]
     assert 'secure' not in attributes(line)
     assert 'SameSite=Lax' in line
 
 
 def test_plain_http_site_keeps_lax_auth_cookie(trac_env):
     r = trac_env.request('/login', headers=[('Remote-User', 'alice')])
-    line = [l for l in set_cookies(r) if l.startswith('trac_auth=')][0]
+    line = [ln for ln in set_cookies(r) if ln.startswith('trac_auth=')][0]
     assert 'SameSite=Lax' in line and 'HttpOnly' in line
 
 

@@ -122,6 +122,6 @@ def test_client_text_in_a_line_is_escaped_and_short(site):
     log = env.log()
     line, = warnings(log, 'ignored the group entry')
     assert 'forged' not in line.split('ignored the group entry')[0]
-    assert not any(l.startswith('Trac[auth] ERROR: forged')
-                   for l in log.splitlines())
+    assert not any(ln.startswith('Trac[auth] ERROR: forged')
+                   for ln in log.splitlines())
     assert 'x' * 100 not in line

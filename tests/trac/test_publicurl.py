@@ -53,7 +53,8 @@ def test_login_referer_only_inside_the_public_base(based, script_name,
 def test_spoofed_host_cannot_steer_redirects(based):
     for host in ('evil.example', 'evil.example:443'):
         r = based.request('/login', host=host, headers=[
-            ('Remote-User', 'alice'), ('Referer', 'https://%s/prefix/x' % host),
+            ('Remote-User', 'alice'),
+            ('Referer', 'https://%s/prefix/x' % host),
             ('X-Forwarded-Host', 'evil.example')])
         assert header(r, 'Location') == BASE
         r = based.request('/wiki/', host=host)

@@ -1,5 +1,6 @@
-"""Each preset against a token shaped like its product's (tests/support/tokens.py
-knows the products independently of remoteuserauth.presets)."""
+"""Each preset against a token shaped like its product's
+(tests/support/tokens.py knows the products independently of
+remoteuserauth.assertion.presets)."""
 
 import pytest
 

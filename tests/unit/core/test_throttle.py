@@ -12,7 +12,8 @@ def test_repeats_are_counted_and_reported_later():
     clock = Clock()
     throttle = LogThrottle(60, clock)
     lines = []
-    log = lambda msg, *args, **kw: lines.append(msg % args)
+    def log(msg, *args, **kw):
+        lines.append(msg % args)
     assert throttle.log(log, 'k', 'refused %s', 'x')
     for _ in range(5):
         assert not throttle.log(log, 'k', 'refused %s', 'x')
