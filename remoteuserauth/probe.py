@@ -92,7 +92,7 @@ class SelfTestProbe(Component):
             RemoteUserOptions(self.env).trust_forwarded,
             bool(self.config.get('trac', 'base_url').strip()),
             get('name_header'), get('email_header'), get('groups_header'),
-            bool(get('sync_groups').strip()))
+            bool(get('sync_groups').strip()), self._token_paths())
 
     def forged_assertion(self, config, marker):
         """A signed assertion naming `marker`, made with a key nobody
@@ -114,6 +114,15 @@ class SelfTestProbe(Component):
             and selftest.jwt_available()
 
     # Internal methods
+
+    def _token_paths(self):
+        """The paths where personal access tokens are read: none while
+        [remoteuser] tokens is off."""
+        if not self.config.getbool(SECTION, 'tokens'):
+            return ()
+        return tuple(dict.fromkeys(
+            p for p in self.config.getlist(SECTION, 'token_paths')
+            if p.startswith('/')))
 
     def _answer(self, req, token):
         environ = req.environ
