@@ -33,6 +33,7 @@ import remoteuserauth.groupsync  # noqa: E402,F401
 import remoteuserauth.login  # noqa: E402,F401
 import remoteuserauth.profilesync  # noqa: E402,F401
 import remoteuserauth.publicurl  # noqa: E402,F401
+import remoteuserauth.tokenprefs  # noqa: E402,F401
 from process import find_header  # noqa: E402
 
 #: Fixtures the server tests share, from tests/support.
