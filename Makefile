@@ -16,7 +16,8 @@ PYTEST_ARGS ?=
 # tests hold to the front end's names.
 DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
-       oidc-provider-mock pysaml2 TracAccountManager==0.6.0 ruff
+       oidc-provider-mock pysaml2 TracAccountManager==0.6.0 ruff \
+       trac-ticketrpc==0.9.3
 
 .PHONY: demo test lint bench bench-cluster venv system-packages clean
 

@@ -43,6 +43,7 @@ setup(
             'remoteuserauth.profilesync = remoteuserauth.profilesync',
             'remoteuserauth.bindings = remoteuserauth.bindings',
             'remoteuserauth.probe = remoteuserauth.probe',
+            'remoteuserauth.tokenprefs = remoteuserauth.tokenprefs',
             'remoteuserauth.admin = remoteuserauth.admin',
             # Loaded only where TracAccountManager is installed.
             'remoteuserauth.accountmanager = '

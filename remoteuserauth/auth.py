@@ -23,6 +23,7 @@ from remoteuserauth import decision as decisions, eventlog, selftest
 from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.cookies import LoginCookies
 from remoteuserauth.core import doors, names, trust
+from remoteuserauth.core import tokens as token_core
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.forwardedfor import ClientAddress
 from remoteuserauth.options import RemoteUserOptions
@@ -30,6 +31,7 @@ from remoteuserauth.ordering import ask_first
 from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.publicurl import PublicURLFilter
 from remoteuserauth.settings import RemoteUserSettings
+from remoteuserauth.tokens import REFUSED_KEY, PersonalTokens
 
 #: Where a request keeps its decision, so it is made once per request.
 DECISION_KEY = 'remoteuserauth.decision'
@@ -65,6 +67,9 @@ class RemoteUserAuthenticator(Component):
             # on it: Trac must store nothing for its requests.
             return 'anonymous'
         decision = self.decision(req)
+        token_owner = self._token_login(req, decision)
+        if token_owner is not None:
+            return token_owner
         if decision.veto or not (decision.name or
                                  RemoteUserOptions(self.env).cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
@@ -156,6 +161,43 @@ class RemoteUserAuthenticator(Component):
             log.write(level, 'refused-' + decision.rule, peer,
                       "refused the user name in %s from %s: %s; the request "
                       "stays anonymous", where, peer, decision.reason)
+
+    def _token_login(self, req, decision):
+        """The owner of a personal access token presented on a
+        `token_paths` page, ``'anonymous'`` when the token is refused
+        (the request is then answered with 401), or `None` when no token
+        is read here."""
+        tokens = self.env[PersonalTokens]
+        if tokens is None or not tokens.enabled() or \
+                not token_core.on_token_path(req.path_info, tokens.paths()):
+            return None
+        presented = token_core.presented(
+            req.environ.get('HTTP_AUTHORIZATION'))
+        if presented is None:
+            # An API end point takes no cookie: a page elsewhere could
+            # make a browser post to it (a JSON post carries no form
+            # token), and the browser would send its cookie along.
+            return None if decision.name or decision.veto else 'anonymous'
+        if decision.veto:
+            record, refusal = None, doors.Refusal(
+                token_core.FRONT_END_OTHER, "the front end sent a name it "
+                "may not: %s" % decision.reason)
+        else:
+            record, refusal = tokens.verify(presented, decision.name)
+        if refusal is not None:
+            req.environ[REFUSED_KEY] = refusal
+            req.environ.pop('REMOTE_USER', None)
+            peer = trust.describe_peer(decision.peer)
+            EventLog(self.env).write('warning', refusal.rule, peer,
+                                     "refused a token from %s on %s: %s",
+                                     peer, names.client_text(req.path_info),
+                                     refusal.reason)
+            return 'anonymous'
+        tokens.touch(record)
+        req.environ[DOOR_KEY] = doors.TOKEN
+        self.log.debug("TracRemoteUserAuth: %s by token %s", record.owner,
+                       record.id)
+        return record.owner
 
     def _other_doors(self, req):
         """Ask the other authenticators (Trac's cookie login, a password

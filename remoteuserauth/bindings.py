@@ -26,6 +26,7 @@ from trac.util.text import exception_to_unicode, print_table
 
 from remoteuserauth import schema
 from remoteuserauth.core import trust
+from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.writelock import WRITE_LOCK
 from remoteuserauth.eventlog import EventLog
@@ -52,9 +53,10 @@ class AccountBindings(Component):
         self.upgrade_environment()
 
     def environment_needs_upgrade(self):
-        # Only sites that use signed assertions need the bindings, and
-        # only sites with another door (a password form) the owners:
-        # the others keep running when they install this version.
+        # Only sites that use signed assertions need the bindings, only
+        # sites with another door (a password form) the owners, and
+        # only sites with tokens the tokens: the others keep running
+        # when they install this version.
         required = 0
         if any(self.config.get('remoteuser', option).strip()
                for option in ('jwt_header', 'jwt_preset')):
@@ -62,6 +64,8 @@ class AccountBindings(Component):
         ownership = NameOwnership(self.env)
         if ownership.enforced():
             required = schema.OWNERS_VERSION
+        if RemoteUserOptions(self.env).tokens:
+            required = schema.TOKENS_VERSION
         return schema.current_version(self.env) < required
 
     def upgrade_environment(self):

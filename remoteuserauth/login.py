@@ -16,11 +16,12 @@ from trac.web.api import IRequestFilter
 from trac.web.auth import LoginModule
 from trac.web.chrome import add_warning
 
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.auth import DOOR_KEY, RemoteUserAuthenticator
 from remoteuserauth.cookies import LoginCookies
-from remoteuserauth.core import trust
+from remoteuserauth.core import doors, trust
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import RemoteUserOptions
+from remoteuserauth.ownership import NameOwnership
 from remoteuserauth.settings import RemoteUserSettings
 
 _LOGOUT_KEY = 'remoteuserauth.logout'
@@ -49,6 +50,22 @@ class LoginPages(Component):
 
     def post_process_request(self, req, template, data, metadata):
         return template, data, metadata
+
+    # Public API
+
+    def front_end_user(self, req):
+        """Whether the front end logged `req` in: its name this request,
+        or the cookie its login left (beside another door, the cookie
+        of a name the front end owns)."""
+        door = req.environ.get(DOOR_KEY)
+        if door == doors.FRONT_END:
+            return True
+        if door != doors.COOKIE:
+            return False
+        ownership = NameOwnership(self.env)
+        return not ownership.enforced() or (
+            ownership.recording() and
+            req.authname in ownership.owners().names)
 
     # Internal methods
 
@@ -99,7 +116,9 @@ class LoginPages(Component):
 
     def _prepare_logout(self, req):
         target = RemoteUserOptions(self.env).logout_url.strip()
-        if not target or req.method != 'POST' or not req.is_authenticated:
+        if not target or req.method != 'POST' or not req.is_authenticated \
+                or not self.front_end_user(req):
+            # A password form's user logs out of Trac only.
             return
         if not re.match(r'https?://|/(?!/)', target):
             EventLog(self.env).write(

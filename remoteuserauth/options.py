@@ -239,6 +239,44 @@ class RemoteUserOptions(Component):
         peer) is not logged again; the repeats are counted instead.
         """)
 
+    tokens = SafeBoolOption('remoteuser', 'tokens', 'false',
+        """Personal access tokens for scripts and API clients, which
+        cannot follow a single sign-on's redirect: a user logged in
+        through the front end makes them in Preferences ("API tokens"),
+        and a token acts as its owner on `token_paths` only, presented
+        as `Authorization: Bearer TOKEN` or as the password of Basic
+        credentials whose user is the owner. A token is shown once and
+        only its SHA-256 is kept. A token that is not live, comes with
+        another user name, whose owner the name policy now refuses, or
+        that arrives while the front end names someone else is refused
+        with 401 and no cookie. `trac-admin ENV remoteuser token`
+        manages them whatever this says; while it is `false`, no token
+        is read and Preferences makes none.
+        """)
+
+    token_paths = ListOption('remoteuser', 'token_paths',
+                             '/login/rpc, /login/xmlrpc, /login/jsonrpc, '
+                             '/ticketrpc',
+        doc="""The only pages, below the site's base path and matched
+        exactly, where a token is read (the RPC plugins' end points:
+        TracXMLRPC's `/login/rpc`, `/login/xmlrpc`, `/login/jsonrpc`,
+        trac-ticketrpc's `/ticketrpc`). Anywhere else an Authorization
+        header carrying a token is ignored. The front end must pass the
+        client's Authorization header to Trac on these paths and ask
+        for no login there.
+        """)
+
+    token_lifetime = IntOption('remoteuser', 'token_lifetime', 90,
+        """Days a new token lives unless its maker picks another
+        lifetime (up to `token_max_lifetime`).
+        """)
+
+    token_max_lifetime = IntOption('remoteuser', 'token_max_lifetime', 365,
+        """The longest lifetime, in days, a user may pick for a token
+        in Preferences. `trac-admin ENV remoteuser token add USER --days
+        N` may exceed it (for bot accounts).
+        """)
+
     groups_header = Option('remoteuser', 'groups_header', '',
         """Header in which a trusted proxy lists the user's groups,
         separated by commas or `|` (e.g. `X-Forwarded-Groups`), or

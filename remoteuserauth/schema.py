@@ -1,7 +1,8 @@
 """The plugin's tables, and the versions that brought them.
 
 Version 1 holds the accounts of signed assertions (`bindings`), version 2
-the names the front end owns (`ownership`). A site that needs neither
+the names the front end owns (`ownership`), version 3 the personal
+access tokens (`tokens`). A site that needs neither
 never has to upgrade: `required_version` says which version its options
 and plugins call for.
 """
@@ -9,14 +10,15 @@ and plugins call for.
 import time
 
 from trac.db.api import DatabaseManager
-from trac.db.schema import Column, Table
+from trac.db.schema import Column, Index, Table
 
 #: The plugin's schema version, in Trac's `system` table.
 VERSION_NAME = 'remoteuserauth_version'
 
 BINDINGS_VERSION = 1
 OWNERS_VERSION = 2
-VERSION = OWNERS_VERSION
+TOKENS_VERSION = 3
+VERSION = TOKENS_VERSION
 
 TABLES = {
     BINDINGS_VERSION: [
@@ -31,6 +33,19 @@ TABLES = {
         Table('remoteuser_owner', key='name')[
             Column('name'),
             Column('time', type='int64'),
+        ],
+    ],
+    TOKENS_VERSION: [
+        Table('remoteuser_token', key='id')[
+            Column('id'),
+            Column('owner'),
+            Column('name'),
+            Column('digest'),
+            Column('created', type='int64'),
+            Column('expires', type='int64'),
+            Column('last_used', type='int64'),
+            Index(['digest'], unique=True),
+            Index(['owner']),
         ],
     ],
 }

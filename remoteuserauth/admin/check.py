@@ -4,6 +4,8 @@ decision a request runs (and, for a signed assertion, check by check).
 The admin panel explains the administrator's own request the same
 way."""
 
+import time
+
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
 from trac.util.translation import _
@@ -12,10 +14,12 @@ from remoteuserauth.admin.warnings import SiteWarnings
 from remoteuserauth.assertion import explain as explain_verdict
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.bindings import AccountBindings
-from remoteuserauth.core import trust
+from remoteuserauth.core import doors, tokens as token_core, trust
 from remoteuserauth.decision import explain
 from remoteuserauth.ownership import NameOwnership
+from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.settings import RemoteUserSettings
+from remoteuserauth.tokens import PersonalTokens
 
 #: The options that name a header the check may be given.
 HEADER_OPTIONS = ('header', 'secret_header', 'name_header', 'email_header',
@@ -90,6 +94,8 @@ class CheckCommand(Component):
                 if key == secret_key:
                     # The output may be pasted into a ticket.
                     shown = self.secret_verdict(settings, environ[key])
+                elif token_core.presented(extra_value):
+                    shown = "(a personal access token, not shown)"
             lines.append("%s: %s" % (name, shown))
         decision = auth.decide(environ)
         if jwt:
@@ -106,6 +112,11 @@ class CheckCommand(Component):
             else decision.notes[:-1]
         lines.extend("note: " + note for note in notes)
         decision = self._explain_owner(decision, lines)
+        if decision.name:
+            lines.append("door: %s" % doors.FRONT_END)
+        presented = token_core.presented(environ.get('HTTP_AUTHORIZATION'))
+        if presented is not None:
+            lines.extend(self._explain_token(presented, decision))
         if header and not jwt and not settings.header_key and \
                 not decision.name:
             lines.append("refused: header %s is not believed while "
@@ -113,6 +124,32 @@ class CheckCommand(Component):
                          "what to correct)" % header)
         else:
             lines.append(explain.verdict_line(decision))
+        return lines
+
+    def _explain_token(self, presented, decision):
+        """Lines on a personal access token's verdict, without the
+        token: whose it is, and whether it would log its owner in on
+        `token_paths`."""
+        tokens = PersonalTokens(self.env)
+        if not tokens.stored():
+            return ["token: not read (no table of tokens yet: run "
+                    "trac-admin ENV upgrade)"]
+        found = tokens.find(presented.token)
+        lines = []
+        if found is not None:
+            lines.append("token: %s (%s) of %s, expires %s" % (
+                found.id, found.name, found.owner,
+                time.strftime('%Y-%m-%d', time.gmtime(found.expires))))
+        record, refusal = tokens.verify(presented, decision.name)
+        where = ', '.join(sorted(tokens.paths()))
+        if refusal is not None:
+            lines.append("token: refused (401): %s" % refusal.reason)
+        elif not RemoteUserOptions(self.env).tokens:
+            lines.append("token: valid, but not read: [remoteuser] tokens "
+                         "is false")
+        else:
+            lines.append("token: accepted as %s on %s, and nowhere else"
+                         % (record.owner, where))
         return lines
 
     def _explain_owner(self, decision, lines):

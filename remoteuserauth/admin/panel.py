@@ -3,26 +3,29 @@ through the decision and explained, the options as set (secrets
 masked), the warnings, the self-test's button; and the plugin's line on
 the About page."""
 
+import time
+
 import pkg_resources
 
 from trac.admin.api import IAdminPanelProvider
 from trac.core import Component, implements
 from trac.env import ISystemInfoProvider
 from trac.util.translation import _
-from trac.web.chrome import ITemplateProvider
+from trac.web.chrome import ITemplateProvider, add_notice
 
 from remoteuserauth import __version__
 from remoteuserauth.admin.check import (HEADER_OPTIONS, CheckCommand,
                                         header_key)
 from remoteuserauth.admin.selftestpanel import SelfTestPanelRun
 from remoteuserauth.admin.warnings import SiteWarnings
-from remoteuserauth.auth import RemoteUserAuthenticator
+from remoteuserauth.auth import DOOR_KEY, RemoteUserAuthenticator
 from remoteuserauth.core import masking
 from remoteuserauth.decision import explain
 from remoteuserauth.options import SECTION, declared
 from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.publicurl import PublicURLFilter
 from remoteuserauth.settings import RemoteUserSettings
+from remoteuserauth.tokens import PersonalTokens
 
 
 class RemoteUserAdmin(Component):
@@ -41,6 +44,13 @@ class RemoteUserAdmin(Component):
         selftest = SelfTestPanelRun(self.env)
         if req.method == 'POST' and 'selftest' in req.args:
             selftest.answer_browser_run(req)
+        tokens = PersonalTokens(self.env)
+        if req.method == 'POST' and 'remove_tokens' in req.args:
+            removed = tokens.remove(req.args.getlist('token_id'))
+            if removed:
+                add_notice(req, "Removed the token(s) %s." % ', '.join(
+                    '%s of %s' % (r.id, r.owner) for r in removed))
+            req.redirect(req.href.admin(category, page))
         settings = RemoteUserSettings(self.env).settings()
         decision = RemoteUserAuthenticator(self.env).decision(req)
         check = CheckCommand(self.env)
@@ -75,6 +85,11 @@ class RemoteUserAdmin(Component):
             'selftest': selftest.browser_plan(req)
             if self.env.is_component_enabled(SelfTestProbe) else None,
             'assertion': None,
+            'door': req.environ.get(DOOR_KEY),
+            'tokens': [dict(r._asdict(), expires_at=_when(r.expires),
+                            used_at=_when(r.last_used))
+                       for r in tokens.records()] if tokens.stored()
+            else None,
         }
         if settings.assertion:
             data['assertion'] = check.explain_assertion(decision, settings)
@@ -104,3 +119,9 @@ class RemoteUserAdmin(Component):
 
     def _shown(self, name):
         return masking.mask(SECTION, name, self.config.get(SECTION, name))
+
+
+def _when(timestamp):
+    if not timestamp:
+        return 'never'
+    return time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(timestamp))

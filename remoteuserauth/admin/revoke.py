@@ -3,13 +3,15 @@
 Trac keeps its logins in the database (the ``auth_cookie`` table), not in
 the processes: each request looks its ``trac_auth`` cookie up there. So
 deleting a user's rows logs the user out of every backend that shares the
-database, on its next request, with nothing to restart or notify.
+database, on its next request, with nothing to restart or notify. The
+user's personal access tokens are removed with them.
 """
 
 from trac.admin.api import AdminCommandError, IAdminCommandProvider
 from trac.core import Component, implements
 
 from remoteuserauth.ownership import NameOwnership
+from remoteuserauth.tokens import PersonalTokens
 
 
 class LoginRevoker(Component):
@@ -24,7 +26,8 @@ class LoginRevoker(Component):
         yield ('remoteuser revoke', '<user>',
                """Forget every login of <user>, on every backend at once
 
-               Deletes the user's trac_auth cookies from the database all
+               Deletes the user's trac_auth cookies and personal access
+               tokens from the database all
                backends share, so that the user's next request is
                anonymous wherever it lands; prints how many logins were
                forgotten. For the day an account is disabled at the
@@ -40,10 +43,11 @@ class LoginRevoker(Component):
     # Public API
 
     def revoke(self, user):
-        """Delete every ``trac_auth`` cookie of `user` and return how many
-        there were. When Trac or the plugin fold names to lower case
-        (`[trac] ignore_auth_case`, `[remoteuser] lowercase`), the folded
-        name is revoked too, since that is how its logins are stored."""
+        """Delete every login of `user`, its ``trac_auth`` cookies and its
+        personal access tokens, and return how many there were. When
+        Trac or the plugin fold names to lower case (`[trac]
+        ignore_auth_case`, `[remoteuser] lowercase`), the folded name is
+        revoked too, since that is how its logins are stored."""
         names = {user}
         if self.config.getbool('trac', 'ignore_auth_case') or \
                 self.config.getbool('remoteuser', 'lowercase'):
@@ -54,6 +58,9 @@ class LoginRevoker(Component):
             cursor.execute("DELETE FROM auth_cookie WHERE name IN (%s)"
                            % ','.join(['%s'] * len(names)), names)
             count = cursor.rowcount
+        tokens = PersonalTokens(self.env)
+        if tokens.stored():
+            count += sum(tokens.remove_owner(name) for name in names)
         self.log.info("TracRemoteUserAuth: revoked %d login(s) of %s "
                       "(trac-admin remoteuser revoke)", count,
                       ' and '.join(names))

@@ -31,6 +31,7 @@ from remoteuserauth.core import names
 #: The doors a name can come through, for the log and the admin panel.
 FRONT_END = 'front end'
 COOKIE = 'login cookie'
+TOKEN = 'personal access token'
 PASSWORD = 'password form'
 REGISTRATION = 'registration'
 RESET = 'password reset'

@@ -36,10 +36,11 @@ from trac.web.api import IRequestFilter
 from trac.web.chrome import add_warning
 
 from remoteuserauth.core import doors
-from remoteuserauth.auth import DOOR_KEY, RemoteUserAuthenticator
+from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.eventlog import EventLog
+from remoteuserauth.login import LoginPages
 from remoteuserauth.ordering import ask_first
-from remoteuserauth.ownership import ILocalAccounts, NameOwnership
+from remoteuserauth.ownership import ILocalAccounts
 from remoteuserauth.profilesync import ProfileSynchronizer
 
 #: The session attributes by which TracAccountManager holds a user back
@@ -146,13 +147,7 @@ class AccountManagerDoors(Component):
         address the front end vouches for: the address it hands over now
         (which the profile sync stores later in this request) counts as
         verified before TracAccountManager looks."""
-        door = req.environ.get(DOOR_KEY)
-        if door not in (doors.FRONT_END, doors.COOKIE):
-            return
-        ownership = NameOwnership(self.env)
-        if door == doors.COOKIE and (
-                not ownership.recording() or
-                req.authname not in ownership.owners().names):
+        if not LoginPages(self.env).front_end_user(req):
             return
         session = req.session
         decision = RemoteUserAuthenticator(self.env).decision(req)

@@ -355,3 +355,29 @@ def test_nothing_changes_where_accountmanager_is_not_enabled(make_env):
     from remoteuserauth.bindings import AccountBindings
     assert not AccountBindings(env.env()).environment_needs_upgrade()
     assert Browser(env).request('/register').status == 404
+
+
+def test_only_front_end_users_make_api_tokens(form_site):
+    form_site.configure('remoteuser', tokens='true')
+    form_site.admin('upgrade')
+    guest = Browser(form_site)
+    guest.register('guest1', 'pw')
+    guest.form_login('guest1', 'pw')
+    assert guest.who() == 'guest1'
+    assert 'Make a token' not in guest.request('/prefs/apitokens').body
+    alice = front_end_user(form_site, 'alice')
+    assert 'Make a token' in alice.request('/prefs/apitokens').body
+
+
+def test_a_form_user_logs_out_to_trac_a_front_end_user_to_sso(form_site):
+    form_site.configure('remoteuser', logout_url='https://sso.example/out')
+    guest = Browser(form_site)
+    guest.register('guest1', 'pw')
+    guest.form_login('guest1', 'pw')
+    r = guest.request('/logout', {})
+    assert dict(r.headers).get('Location', '').startswith(
+        'http://backend:8000')
+    assert guest.who() is None
+    alice = front_end_user(form_site, 'alice')
+    r = alice.request('/logout', {})
+    assert dict(r.headers)['Location'] == 'https://sso.example/out'
