@@ -40,6 +40,7 @@ from remoteuserauth.options import SECTION, RemoteUserOptions
 from remoteuserauth.ordering import ask_first
 from remoteuserauth.publicurl import PublicURLFilter
 from remoteuserauth.settings import RemoteUserSettings
+from remoteuserauth.tokens import PersonalTokens
 
 #: Where the probe's signing key is kept (the `system` table).
 KEY_NAME = 'remoteuserauth.probe_key'
@@ -117,12 +118,9 @@ class SelfTestProbe(Component):
 
     def _token_paths(self):
         """The paths where personal access tokens are read: none while
-        [remoteuser] tokens is off."""
-        if not self.config.getbool(SECTION, 'tokens'):
-            return ()
-        return tuple(dict.fromkeys(
-            p for p in self.config.getlist(SECTION, 'token_paths')
-            if p.startswith('/')))
+        they are not (`[remoteuser] tokens` off, or no table yet)."""
+        tokens = PersonalTokens(self.env)
+        return tuple(sorted(tokens.paths())) if tokens.enabled() else ()
 
     def _answer(self, req, token):
         environ = req.environ

@@ -29,9 +29,8 @@ def judge_api(by_path, config, marker, fix, prefix='', user=None,
     """Findings for the API paths, from the exchanges of each path
     (`by_path`: path -> exchanges)."""
     token_paths = tuple(config.token_paths or ())
-    for path in token_paths:
-        group = by_path.get(path) or []
-        finding = _judge_token_path(prefix + path, group, fix)
+    for path in [p for p in by_path if p in token_paths]:
+        finding = _judge_token_path(prefix + path, by_path[path], fix)
         if finding is not None:
             yield finding
     login = _variant(by_path.get('/login') or [], 'baseline')

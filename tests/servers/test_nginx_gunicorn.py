@@ -356,6 +356,7 @@ def test_token_paths_through_nginx(backend):
     location that drops Authorization, or lets a client's Remote-User
     through, is found."""
     backend.env.configure('remoteuser', tokens='true', token_paths='')
+    backend.env.admin('upgrade')
     try:
         with backend.nginx(lambda text: text):
             backend.env.configure('remoteuser', token_paths='/ticketrpc')

@@ -200,6 +200,8 @@ def make_env(base, name='env', options=()):
     plugins API clients call."""
     env = TracEnv(os.path.join(base, name), RPC_COMPONENTS + list(options))
     add_rpc_handler(env)
+    if ('remoteuser', 'tokens', 'true') in options:
+        env.admin('upgrade')    # the tokens' table, as Trac asks
     return env
 
 

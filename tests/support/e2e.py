@@ -261,6 +261,54 @@ TOKEN_OPTIONS = [('remoteuser', 'tokens', 'true'),
                   '/login/rpc, /login/xmlrpc, /login/jsonrpc, /ticketrpc')]
 
 
+# Personal access tokens
+
+def make_token(env, user, *options):
+    """`trac-admin ENV remoteuser token add USER ...`: (token, its ID)."""
+    import re
+    lines = env.admin('remoteuser token add', user, *options).splitlines()
+    token_id = re.match(r'Token (\S+) \(', lines[0]).group(1)
+    return lines[-1], token_id
+
+
+def bearer(token):
+    return [('Authorization', 'Bearer ' + token)]
+
+
+def no_login_cookie(reply):
+    return not [c for c in reply.cookies() if c.startswith('trac_auth=')]
+
+
+def check_token_client(port, prefix, token, owner, xmlrpc_path=None):
+    """A token acts as its owner through the front end: a ticket made
+    with trac-ticketrpc at /ticketrpc (Bearer, and Basic with the token
+    as the owner's password), and, when `xmlrpc_path` is a token path
+    there, XML-RPC; never with a login cookie."""
+    for credentials in (bearer(token),
+                        [('Authorization',
+                          basic_credentials(owner, token))]):
+        r = jsonrpc_call(port, prefix + TICKETRPC_PATH, 'ticket.create',
+                         new_ticket('by %s' % owner), credentials)
+        assert r.fault is None and r.result['reporter'] == owner, r
+        assert no_login_cookie(r), r.reply.headers
+    if xmlrpc_path:
+        r = xmlrpc_call(port, prefix + xmlrpc_path, 'system.whoami',
+                        headers=bearer(token))
+        assert r.result == owner, r
+        r = xmlrpc_call(port, prefix + xmlrpc_path, 'ticket.create',
+                        ['by XML-RPC', 'with a token'], bearer(token))
+        assert isinstance(r.result, int), r
+        assert no_login_cookie(r), r.reply.headers
+
+
+def check_token_refused(reply):
+    """Trac's answer to a token it refuses: 401, Bearer, no cookie."""
+    assert reply.status == 401, reply
+    assert (reply.header('WWW-Authenticate') or '').startswith('Bearer'), \
+        reply.reply.headers
+    assert not reply.cookies(), reply.reply.headers
+
+
 def sso_options(prefix, name, email, groups):
     """trac.ini behind an Apache single sign-on module that sets
     REMOTE_USER and hands the profile over as server variables
