@@ -358,15 +358,15 @@ CADDY_KEEPS_THE_CLIENT_HEADER = edit(
 # leaves the client's own Remote-User alone on /login, behind the
 # authenticator's yes for the user's own session.
 TRAEFIK_WITHOUT_THE_USER_IN_THE_ANSWER = edit(
-    '            - Remote-User\n', '')
+    '          - Remote-User\n', '')
 
 # Traefik: only the user's name in authResponseHeaders, so the client's
 # Remote-Groups, -Email and -Name pass ForwardAuth untouched: a user who
 # can log in names their own groups.
 TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER = edit(
-    '            - Remote-Name\n'
-    '            - Remote-Email\n'
-    '            - Remote-Groups\n', '')
+    '          - Remote-Name\n'
+    '          - Remote-Email\n'
+    '          - Remote-Groups\n', '')
 
 # Traefik: the router of the other pages without the middleware that
 # clears the identity headers.
