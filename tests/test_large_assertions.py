@@ -9,7 +9,8 @@ Trac that believes assertions in a header, and tokens of 12 KB and of
 exactly 16 KiB go through them (the new front ends' own tests do the
 same: test_caddy, test_traefik, test_haproxy, test_nginx_uwsgi). Every
 sample's limit is also read from its text, Unit's (which cannot run
-here) only that way."""
+here) only that way. mod_auth_openidc also carries the provider's own
+ID token of 16 KiB in its session."""
 
 import glob
 import json
@@ -19,11 +20,16 @@ import shutil
 
 import pytest
 
+from browser import Client
+from conftest import logged_in_as
 from deploy import (SAMPLES, Apache, Nginx, deploy_static, give_to_server,
                     gunicorn_service, make_env, public_dir, render)
 from frontends import (MAX_ASSERTION, Assertions, check_assertions,
                        render_changed)
+from oidc import Provider, deploy
 from servers import free_port, require
+from test_apache_other import proxy_tracd
+from test_apache_wsgi import Deployment
 
 # A header line of a 16 KiB assertion: its name, ": ", the value, CR LF.
 NEEDED = MAX_ASSERTION + len('X-Goog-IAP-JWT-Assertion: \r\n')
@@ -202,7 +208,6 @@ def test_nginx(backends, sample, path):
 # Apache, for real
 
 def test_apache_mod_wsgi(public_tmp, staged_site):
-    from test_apache_wsgi import Deployment
     assertions = Assertions(public_tmp)
     d = Deployment(public_tmp, staged_site, 'apache-mod-wsgi.conf',
                    assertions.options(), HTPASSWD='/nonexistent')
@@ -215,7 +220,6 @@ def test_apache_mod_wsgi(public_tmp, staged_site):
 def test_apache_mod_auth_openidc(public_tmp, staged_site):
     """The OpenID Connect sample with a proxy in front that signs the
     identity: the provider is never asked for pages outside /login."""
-    from test_apache_wsgi import Deployment
     require('/usr/lib/apache2/modules/mod_auth_openidc.so')
     assertions = Assertions(public_tmp)
     d = Deployment(public_tmp, staged_site, 'apache-mod-auth-openidc.conf',
@@ -230,7 +234,6 @@ def test_apache_mod_auth_openidc(public_tmp, staged_site):
 
 
 def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
-    from test_apache_other import proxy_tracd
     assertions = Assertions(public_tmp)
     port, base_url, env = proxy_tracd(public_tmp, plugin_site, servers,
                                       options=assertions.options())
@@ -249,3 +252,60 @@ def test_apache_mod_python(public_tmp, staged_site, servers):
     give_to_server(env.path)
     servers.append(Apache(public_tmp, conf, ['python'], port=port))
     check_assertions(port, '/prefix/wiki/WikiStart', assertions)
+
+
+def test_apache_mod_auth_openidc_id_tokens(public_tmp, staged_site):
+    """The provider's own ID token through mod_auth_openidc, which keeps
+    it in its session (about three times over) in a shared-memory cache
+    of 16 KB entries by default: the callback answered 500 for a token
+    of 12 KB. The token grows by 12 characters with each group of the
+    groups claim (nine bytes of JSON); the plugin logs the length of one
+    it refuses, which gives every other length exactly."""
+    require('/usr/lib/apache2/modules/mod_auth_openidc.so')
+
+    def claims(groups):
+        return {'preferred_username': 'erin@example.com',
+                'email': 'erin@example.com', 'name': 'Erin',
+                'groups': ['g%05d' % i for i in range(groups)]}
+
+    def log_in(groups):
+        provider.set_user('erin', **claims(groups))
+        page = Client().login(d.base_url + '/login', sub='erin')
+        assert page.status == 200, (groups, page.status, page.body[:300],
+                                    d.server.error_log()[-2000:])
+        refused = re.findall(r'the assertion is (\d+) characters long',
+                             d.env.log())
+        return logged_in_as(page), refused and int(refused[0])
+
+    provider = Provider(os.path.join(public_tmp, 'provider'),
+                        {'erin': claims(0)})
+    try:
+        d = deploy(os.path.join(public_tmp, 'site'), staged_site, provider, [
+            ('remoteuser', 'jwt_header', 'env:OIDC_id_token'),
+            ('remoteuser', 'jwt_keys', provider.jwks_url),
+            ('remoteuser', 'jwt_issuer', provider.issuer),
+            ('remoteuser', 'jwt_audience', 'trac'),
+            ('remoteuser', 'jwt_claim', 'email'),
+            ('remoteuser', 'local_domains', 'example.com'),
+            ('remoteuser', 'trusted_proxies', '192.0.2.1'),
+            ('remoteuser', 'log_interval', '0')])
+        try:
+            d.env.log()
+            name, length = log_in(1400)
+            assert name is None and length > MAX_ASSERTION, length
+
+            def groups_for(size):
+                return 1400 - (length - size + 11) // 12
+            for size in (12000, MAX_ASSERTION):
+                assert log_in(groups_for(size)) == ('Erin', [])
+            # One group more than the largest: over the limit by the
+            # length foreseen, refused by the plugin.
+            largest = groups_for(MAX_ASSERTION)
+            name, over = log_in(largest + 1)
+            assert name is None
+            assert over == length - 12 * (1400 - largest - 1)
+            assert MAX_ASSERTION < over <= MAX_ASSERTION + 12
+        finally:
+            d.stop()
+    finally:
+        provider.stop()
