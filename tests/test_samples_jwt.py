@@ -35,7 +35,10 @@ FILLED = {
                           CLIENT_ID='trac', EMAIL_DOMAIN='example.com',
                           SYNC_GROUPS='developers'), None),
     'mod_auth_openidc': (dict(ISSUER='https://idp.example.com',
-                              CLIENT_ID='trac', NAME_CLAIM='sub'), None),
+                              CLIENT_ID='trac', NAME_CLAIM='sub',
+                              BASE_URL='https://trac.example.com/prefix',
+                              BASE_URL_ENCODED='https%3A%2F%2Ftrac.example'
+                                               '.com%2Fprefix%2F'), None),
 }
 
 
