@@ -167,8 +167,8 @@ class HAProxy(Server):
     """HAProxy running `config` in the foreground, listening on `port`."""
 
     def __init__(self, workdir, config, port):
-        require('haproxy')
         haproxy = shutil.which('haproxy') or '/usr/sbin/haproxy'
+        require(haproxy)
         check = subprocess.run([haproxy, '-c', '-f', config],
                                capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
