@@ -400,6 +400,18 @@ UWSGI_KEEPS_THE_CLIENT_HEADER = edit(
     '        uwsgi_param HTTP_REMOTE_USER "";\n', '')
 
 
+# nginx auth_request: the /login location given a proxy_set_header line
+# of its own for the user, so it inherits none of the lines that clear
+# the profile headers: a client's own Remote-Groups, -Email and -Name
+# reach Trac there, beside the authenticator's yes for its session.
+NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER = edit(
+    '            auth_request_set $trac_groups '
+    '$upstream_http_remote_groups;\n',
+    '            auth_request_set $trac_groups '
+    '$upstream_http_remote_groups;\n'
+    '            proxy_set_header Remote-User $trac_user;\n')
+
+
 def uwsgi_on_tcp(port):
     """The uWSGI ini on a TCP socket on loopback instead of the Unix
     socket: anyone on the machine may write uwsgi requests to it, with
@@ -430,4 +442,5 @@ BROKEN = {
     'haproxy-gunicorn.cfg': [HAPROXY_ADDS_THE_HEADER,
                              HAPROXY_NAMES_WHOEVER_THE_CLIENT_SAYS],
     'nginx-uwsgi.conf': [UWSGI_KEEPS_THE_CLIENT_HEADER],
+    'nginx-auth-request.conf': [NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER],
 }
