@@ -26,7 +26,7 @@ from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
 from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER, Assertions,
                        check_assertions, check_logout, nginx_to_uwsgi_on_tcp,
                        render_changed, uwsgi_on_tcp, uwsgi_request)
-from servers import free_port, http
+from servers import free_port, http, require
 
 NGINX_USER = 'www-data'
 OTHER_USER = 'nobody'
@@ -50,6 +50,7 @@ class Site(object):
                                     os.path.join(workdir, 'static'))
         self.users = htpasswd(os.path.join(workdir, 'htpasswd'), ['alice'])
         # nginx includes `uwsgi_params` from beside its main file.
+        require('nginx', '/etc/nginx/uwsgi_params')
         shutil.copy('/etc/nginx/uwsgi_params', workdir)
         self.assertions = Assertions(workdir)
 
