@@ -28,6 +28,7 @@ it is loaded only where TracAccountManager is installed (the
 import re
 
 from acct_mgr.api import AccountManager
+from acct_mgr.register import EmailVerificationModule
 from acct_mgr.web_ui import LoginModule as FormLoginModule, ResetPwStore
 from trac.core import Component, implements
 from trac.util.text import exception_to_unicode
@@ -91,6 +92,8 @@ class AccountManagerDoors(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
+        if not self.local_accounts_enabled():
+            return handler
         if handler is None and _LOGIN_PATHS.match(req.path_info) and \
                 self.env.is_enabled(FormLoginModule):
             handler = self._login_handler()
@@ -154,8 +157,10 @@ class AccountManagerDoors(Component):
             return
         session = req.session
         decision = RemoteUserAuthenticator(self.env).decision(req)
-        email = decision.profile.email if decision.name else None
-        email = email or session.get('email')
+        email = None
+        if self.env.is_enabled(EmailVerificationModule):
+            email = decision.profile.email if decision.name else None
+            email = email or session.get('email')
         stale = [key for key in (_PASSWORD_STEP, _VERIFY_TOKEN)
                  if key in session]
         if not stale and (not email or session.get(_VERIFIED_ADDRESS) ==

@@ -442,3 +442,16 @@ def test_adopt_refuses_what_the_front_end_never_hands_over(form_site,
         assert rv not in (0, None) and why in err, (out, err)
     out = env.admin('remoteuser owners')
     assert out.split() == ['Name', 'Since', '(UTC)', '-' * 17], out
+
+
+def test_nothing_changes_where_accountmanager_is_not_enabled(make_env):
+    """Installed but not enabled in this environment: no other door, no
+    session attribute of its own, no upgrade asked for."""
+    env = make_env(('remoteuser', 'email_header', 'X-Email'))
+    alice = Browser(env, PROXY, front_end='alice', email='a@example.com')
+    assert alice.who() == 'alice'
+    assert env.db("SELECT name FROM session_attribute WHERE sid='alice' "
+                  "ORDER BY name") == [('email',)]
+    from remoteuserauth.bindings import AccountBindings
+    assert not AccountBindings(env.env()).environment_needs_upgrade()
+    assert Browser(env).request('/register').status == 404
