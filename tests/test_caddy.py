@@ -16,6 +16,8 @@ from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER, Assertions, Caddy,
                        TracBehind, check_assertions, check_logout, running)
 from servers import http
 
+pytestmark = pytest.mark.servers
+
 SAMPLE = 'caddy-gunicorn.caddyfile'
 
 

@@ -18,6 +18,8 @@ from frontends import (HAPROXY_ADDS_THE_HEADER,
                        running)
 from servers import http, require
 
+pytestmark = pytest.mark.servers
+
 SAMPLE = 'haproxy-gunicorn.cfg'
 
 

@@ -172,6 +172,7 @@ def backends(plugin_site):
     shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.mark.servers
 def test_gunicorn_alone(backends):
     for port in (backends.single, backends.multi, backends.cluster):
         path = '/project/wiki/WikiStart' if port == backends.multi \
@@ -179,6 +180,7 @@ def test_gunicorn_alone(backends):
         check_assertions(port, path, backends.assertions)
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize('sample, path', [
     ('nginx-gunicorn.conf', '/prefix/wiki/WikiStart'),
     ('nginx-auth-request.conf', '/prefix/wiki/WikiStart'),
@@ -207,6 +209,7 @@ def test_nginx(backends, sample, path):
 
 # Apache, for real
 
+@pytest.mark.servers
 def test_apache_mod_wsgi(public_tmp, staged_site):
     assertions = Assertions(public_tmp)
     d = Deployment(public_tmp, staged_site, 'apache-mod-wsgi.conf',
@@ -217,6 +220,7 @@ def test_apache_mod_wsgi(public_tmp, staged_site):
         d.stop()
 
 
+@pytest.mark.servers
 def test_apache_mod_auth_openidc(public_tmp, staged_site):
     """The OpenID Connect sample with a proxy in front that signs the
     identity: the provider is never asked for pages outside /login."""
@@ -233,6 +237,7 @@ def test_apache_mod_auth_openidc(public_tmp, staged_site):
         d.stop()
 
 
+@pytest.mark.servers
 def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
     assertions = Assertions(public_tmp)
     port, base_url, env = proxy_tracd(public_tmp, plugin_site, servers,
@@ -240,6 +245,7 @@ def test_apache_proxy_tracd(public_tmp, plugin_site, servers):
     check_assertions(port, '/prefix/wiki/WikiStart', assertions)
 
 
+@pytest.mark.servers
 def test_apache_mod_python(public_tmp, staged_site, servers):
     require('/usr/lib/apache2/modules/mod_python.so')
     assertions = Assertions(public_tmp)
@@ -254,6 +260,7 @@ def test_apache_mod_python(public_tmp, staged_site, servers):
     check_assertions(port, '/prefix/wiki/WikiStart', assertions)
 
 
+@pytest.mark.servers
 def test_apache_mod_auth_openidc_id_tokens(public_tmp, staged_site):
     """The provider's own ID token through mod_auth_openidc, which keeps
     it in its session (about three times over) in a shared-memory cache

@@ -28,6 +28,8 @@ from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER, Assertions,
                        render_changed, uwsgi_on_tcp, uwsgi_request)
 from servers import free_port, http, require
 
+pytestmark = pytest.mark.servers
+
 NGINX_USER = 'www-data'
 OTHER_USER = 'nobody'
 

@@ -26,6 +26,8 @@ from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
                        running)
 from servers import http
 
+pytestmark = pytest.mark.servers
+
 USERS = [User('alice', PASSWORD, 'Alice Liddell', 'alice@example.com',
               ('developers',)),
          User('bob', PASSWORD)]
