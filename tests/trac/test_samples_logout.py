@@ -44,8 +44,8 @@ def test_logout_goes_to_the_products_sign_out(tmp_path, preset):
             [('trac', 'base_url', BASE_URL),
              ('trac', 'show_full_names', 'false'),
              ('remoteuser', 'jwt_keys', server.url)])
-        from remoteuserauth.auth import RemoteUserAuthenticator
-        verifier = RemoteUserAuthenticator(env.env()).verifier()
+        from remoteuserauth.settings import RemoteUserSettings
+        verifier = RemoteUserSettings(env.env()).verifier()
         token = shaped(preset, user='alice', signer=signer,
                        issuer=verifier.issuer,
                        audience=verifier.audience[0])
