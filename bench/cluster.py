@@ -35,7 +35,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-for path in (ROOT, os.path.join(ROOT, 'tests'), HERE):
+TESTS = os.path.join(ROOT, 'tests')
+for path in (ROOT, TESTS, os.path.join(TESTS, 'support'), HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
 
@@ -276,7 +277,7 @@ def throughput(workdir, pg, site, rounds, seconds, threads):
     over one backend with as many workers as the three have (the
     control: is a gain more backends or more processes?)."""
     from deploy import Nginx, gunicorn_service, render
-    from servers import free_port
+    from process import free_port
     base_url = 'http://127.0.0.1/prefix'
     url = pg.create_database('bench_cluster')
     env = make_env(os.path.join(workdir, 'cluster'),

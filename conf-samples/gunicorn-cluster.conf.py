@@ -21,8 +21,9 @@ bind = '@BACKEND_ADDRESS@:@BACKEND_PORT@'
 wsgi_app = 'remoteuserauth.wsgi:application'
 raw_env = ['TRAC_ENV=@TRAC_ENV@']
 
-# Processes rather than threads on PostgreSQL (README, "Under load").
-# nginx buffers slow clients, which suits gunicorn's sync workers.
+# Processes rather than threads on PostgreSQL (docs/operations.md,
+# "Under load"). nginx buffers slow clients, which suits gunicorn's sync
+# workers.
 workers = 3
 timeout = 120
 # A request in progress finishes before a worker stops (HUP, restart).
@@ -30,5 +31,11 @@ graceful_timeout = 30
 
 # Whose SCRIPT_NAME and X-Forwarded-Proto gunicorn believes: the balancer.
 forwarded_allow_ips = '@BALANCER_ADDRESSES@'
+
+# Identities of any size: a signed assertion (jwt_header) of up to
+# 16 KiB, the plugin's limit, in one header line. gunicorn refuses a
+# header line over 8190 bytes (431), and 0 does not lift the limit (in
+# gunicorn 27 it means 8190 again).
+limit_request_field_size = 32768
 
 accesslog = '-'

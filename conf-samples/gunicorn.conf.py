@@ -34,4 +34,10 @@ timeout = 120
 # underscore (Remote_User) from anyone else.
 forwarded_allow_ips = '127.0.0.1,::1'
 
+# Identities of any size: a signed assertion (jwt_header) of up to
+# 16 KiB, the plugin's limit, in one header line. gunicorn refuses a
+# header line over 8190 bytes (431), and 0 does not lift the limit (in
+# gunicorn 27 it means 8190 again).
+limit_request_field_size = 32768
+
 accesslog = '-'

@@ -29,6 +29,14 @@ have krb5-config || need+=(libkrb5-dev)
 # pysaml2, the SAML identity provider of the tests, signs with xmlsec1.
 have xmlsec1 || need+=(xmlsec1)
 have openssl || need+=(openssl)
+# The other front ends: HAProxy from Debian (Caddy, Traefik and uWSGI come
+# from PyPI into the virtualenv, uWSGI built there for its Python: a C
+# compiler, and the headers of the Python the virtualenv is made from).
+have haproxy || have /usr/sbin/haproxy || need+=(haproxy)
+have gcc || need+=(gcc)
+"${PYTHON:-python3}" -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    2>/dev/null || need+=(python3-dev)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -40,6 +48,6 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
 # The packages start their services; the tests run their own on high ports.
-for svc in nginx apache2 postgresql slapd krb5-kdc krb5-admin-server; do
+for svc in nginx apache2 postgresql slapd krb5-kdc krb5-admin-server haproxy; do
     service "$svc" stop >/dev/null 2>&1 || true
 done

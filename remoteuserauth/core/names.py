@@ -46,6 +46,13 @@ APACHE_NULL = '(null)'
 POLICY_PREFIXES = ('@', '&', '$', '~', '!')
 WILDCARD = '*'
 
+#: What a front end's placeholder left unreplaced looks like: Caddy's
+#: ``{http.auth.user.id}``, HAProxy's ``%[http_auth_user]``, Apache's
+#: ``%{REMOTE_USER}s``. No identity provider hands out such names; a
+#: front end that sends one literally sends it for every visitor.
+PLACEHOLDER_CHARACTERS = '{}'
+PLACEHOLDER_PREFIXES = ('%[', '%{')
+
 # The unicode categories that have no business in a user name: control
 # characters (C0, DEL, C1), invisible formatting characters (zero-width
 # joiners, bidirectional overrides that make "admin" out of other
@@ -66,10 +73,11 @@ FOREIGN = 'foreign-domain'
 RESERVED = 'reserved'
 GROUP = 'group'
 SYNTAX = 'policy-syntax'
+PLACEHOLDER = 'placeholder'
 
 #: Every rule, for those who explain them.
 RULES = (EMPTY, NULL, CONTROL, COMMA, TOO_LONG, SPACE, UNICODE, AMBIGUOUS,
-         FOREIGN, RESERVED, GROUP, SYNTAX)
+         FOREIGN, RESERVED, GROUP, SYNTAX, PLACEHOLDER)
 
 #: Refusals that mean "the front end says nobody logged in" rather than
 #: "the front end sent something wrong": Trac's own cookie login may
@@ -249,6 +257,13 @@ def clean_name(value, strip_domain=True, lowercase=False, groups=(),
         if spacing:
             return Cleaned(None, SPACE, "%s once the domain of %r is "
                            "removed" % (spacing, text))
+    if any(c in name for c in PLACEHOLDER_CHARACTERS) or \
+            name.startswith(PLACEHOLDER_PREFIXES):
+        return Cleaned(None, PLACEHOLDER, "%r looks like a placeholder of "
+                       "the front end's configuration left unreplaced "
+                       "(Caddy {...}, HAProxy %%[...], Apache %%{...}): the "
+                       "front end would send it for every visitor; fix the "
+                       "front end's configuration" % text)
     if lowercase:
         name = name.lower()
         if not unicodedata.is_normalized('NFKC', name):

@@ -31,6 +31,10 @@ _HINTS = {
                   "names are groups or wildcards in permission policies",
     names.GROUP: "rename the account or the Trac group (trac-admin "
                  "permission list shows the groups)",
+    names.PLACEHOLDER: "fix the front end: it sends its placeholder as it "
+                       "is written instead of the user's name (a Caddy "
+                       "{...} or HAProxy %[...] that does not exist on "
+                       "this request, an Apache %{...} outside an expr=)",
 }
 
 

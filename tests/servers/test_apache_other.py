@@ -9,42 +9,8 @@ from deploy import (Apache, deploy_static, give_to_server,
                     htpasswd, make_env, render)
 from e2e import (basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, selftest)
+from apache import proxy_tracd, sample_command  # noqa: F401
 from process import Server, free_port, http, python_env, require
-
-
-def sample_command(conf, program):
-    """The command line the sample tells the administrator to run."""
-    with open(conf) as f:
-        for line in f:
-            words = line.lstrip('#').split()
-            if words and words[0] == program:
-                return words
-    raise AssertionError('no %s command in %s' % (program, conf))
-
-
-def proxy_tracd(workdir, site, servers, options=(), edit=None):
-    """apache-proxy-tracd.conf (changed by `edit`, text -> text) in front
-    of the tracd it names; (port, base_url, env)."""
-    port, backend = free_port(), free_port()
-    base_url = 'http://127.0.0.1:%d/prefix' % port
-    env = make_env(workdir, options=[('trac', 'base_url', base_url)] +
-                   list(options))
-    users = htpasswd(os.path.join(workdir, 'htpasswd'), ['alice'])
-    conf = render('apache-proxy-tracd.conf',
-                  os.path.join(workdir, 'site.conf'), PORT=port,
-                  BACKEND_PORT=backend, TRAC_ENV=env.path, HTPASSWD=users)
-    if edit:
-        with open(conf) as f:
-            text = edit(f.read())
-        with open(conf, 'w') as f:
-            f.write(text)
-    argv = sample_command(conf, 'tracd')
-    argv = [sys.executable, '-m', 'trac.web.standalone'] + argv[1:]
-    servers.append(Server(argv, backend, os.path.join(workdir, 'tracd.out'),
-                          env=python_env(site), cwd=workdir))
-    servers.append(Apache(workdir, conf, ['proxy', 'proxy_http'],
-                          port=port))
-    return port, base_url, env
 
 
 def test_apache_proxy_tracd(public_tmp, plugin_site, servers):

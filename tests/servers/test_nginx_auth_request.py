@@ -21,10 +21,13 @@ from conftest import logged_in_as
 from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
                     make_env, public_dir, render)
 from e2e import (TICKETRPC_DENIED, TOKEN_OPTIONS, basic, check_deployment,
-                 check_selftest_clean, check_selftest_clean_logged_in,
-                 forged_basic, jsonrpc_call, new_ticket, selftest,
+                 check_login, check_selftest_clean,
+                 check_selftest_clean_logged_in, forged_basic, jsonrpc_call,
+                 new_ticket, selftest,
                  the_critical_finding)
 from forwardauth import ForwardAuth, User, basic_user, cookie_values
+from frontends import (NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER,
+                       check_logout)
 from remoteuserauth.selftest import basic_credentials
 from process import free_port, http
 
@@ -369,3 +372,28 @@ def test_a_site_private_as_a_whole(site, tmp_path):
     assert critical.startswith('CRITICAL /prefix/, /prefix/login, '
                                '/prefix/logout and 10 more: '), lines
     assert 'with the session of --cookie-file, the user name' in critical
+
+
+def test_logout(site):
+    """Logout through nginx forgets Trac's login; the session at the
+    authenticator is the portal's to end (logout_url)."""
+    with site.nginx():
+        cookie = check_login(site.port, '/prefix', site.base_url,
+                             [session(site)], expected='bob')
+        check_logout(site.port, '/prefix', site.base_url, cookie)
+
+
+def test_a_login_location_with_its_own_header(site):
+    """/login given `proxy_set_header Remote-User $trac_user;` of its
+    own inherits none of the lines that clear the profile headers: bob,
+    with his session, names his own groups."""
+    try:
+        with site.nginx(NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER):
+            assert login(site.port, [session(site),
+                                     ('Remote-Groups', 'developers')]) \
+                == 'bob'
+            assert ('bob', 'developers') in site.env.db(
+                "SELECT username, action FROM permission")
+    finally:
+        site.env.admin('permission remove bob developers')
+        forget(site, 'bob')

@@ -4,7 +4,6 @@ Nginx Unit, served by a real gunicorn with the plugin from pip (Unit is
 not packaged here: its JSON is checked and its application served with
 the same environment, as tests/servers/test_nginx_unit.py does)."""
 
-import configparser
 import json
 import os
 import shutil
@@ -16,39 +15,11 @@ import pytest
 from conftest import TracEnv, logged_in_as
 from deploy import deploy_static, render
 from process import Server, free_port, http, python_env
+from jwtsamples import FILLED, sample_options
 from tokens import JWKSServer, Signer, product_signer, shaped
 
 # What the samples are filled in with, per preset: the placeholders, and
 # the issuer and audience they amount to.
-FILLED = {
-    'pomerium': (dict(ROUTE_DOMAIN='trac.example.com',
-                      EMAIL_DOMAIN='example.com', SYNC_GROUPS='developers'),
-                 'https://trac.example.com/.well-known/pomerium/jwks.json'),
-    'cloudflare': (dict(TEAM='example', AUD_TAG=shaped('cloudflare').audience,
-                        EMAIL_DOMAIN='example.com'),
-                   'https://example.cloudflareaccess.com/cdn-cgi/access/'
-                   'certs'),
-    'iap': (dict(PROJECT_NUMBER='123456789012',
-                 SERVICE_ID='4567890123456789012', EMAIL_DOMAIN='example.com'),
-            'https://www.gstatic.com/iap/verify/public_key-jwk'),
-    'oauth2-proxy': (dict(ISSUER='https://idp.example.com/realms/example',
-                          CLIENT_ID='trac', EMAIL_DOMAIN='example.com',
-                          SYNC_GROUPS='developers'), None),
-    'mod_auth_openidc': (dict(ISSUER='https://idp.example.com',
-                              CLIENT_ID='trac', NAME_CLAIM='sub'), None),
-}
-
-
-def sample_options(name, dest, **values):
-    """The (section, option, value) entries of a rendered sample."""
-    path = render(name, dest, **values)
-    parser = configparser.RawConfigParser(inline_comment_prefixes=None)
-    parser.optionxform = str
-    parser.read(path)
-    return [(section, option, value) for section in parser.sections()
-            for option, value in parser.items(section)]
-
-
 @pytest.mark.parametrize('preset', sorted(FILLED))
 def test_preset_sample(tmp_path, preset):
     values, derived = FILLED[preset]

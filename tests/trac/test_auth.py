@@ -213,3 +213,16 @@ def test_stale_cookie_would_win_if_trac_asked_loginmodule_first(trac_env):
         ask_first(RemoteUserAuthenticator, IAuthenticator)
     r = trac_env.request('/', headers=[('Remote-User', 'alice'), cookie])
     assert logged_in_as(r) == 'alice'
+
+
+@pytest.mark.parametrize('placeholder', ['{http.auth.user.id}',
+                                         '%[http_auth_user]',
+                                         '%{REMOTE_USER}s'])
+def test_an_unreplaced_placeholder_logs_nobody_in(trac_env, placeholder):
+    """A front end configured with a placeholder that does not exist on
+    a request sends it literally: every visitor would be one user."""
+    trac_env.log()
+    r = trac_env.request('/wiki/WikiStart',
+                         headers=[('Remote-User', placeholder)])
+    assert r.status == 200 and logged_in_as(r) is None
+    assert 'placeholder' in trac_env.log()

@@ -110,6 +110,17 @@ def test_lowercase():
     ('~alice', names.SYNTAX),
     ('!alice', names.SYNTAX),
     ('EXAMPLE\\&alias', names.SYNTAX),
+    # A front end's placeholder left unreplaced: every visitor would be
+    # that one user.
+    ('{http.auth.user.id}', names.PLACEHOLDER),       # Caddy
+    ('{http.request.header.Remote-User}', names.PLACEHOLDER),
+    ('%[http_auth_user]', names.PLACEHOLDER),          # HAProxy
+    ('%{REMOTE_USER}s', names.PLACEHOLDER),            # Apache log format
+    ('%{REMOTE_USER}', names.PLACEHOLDER),             # Apache expr
+    ('${REMOTE_USER}', names.PLACEHOLDER),             # nginx, shell
+    ('{{ user }}', names.PLACEHOLDER),                 # a template
+    ('user}', names.PLACEHOLDER),
+    ('EXAMPLE\\{http.auth.user.id}', names.PLACEHOLDER),
 ])
 def test_refused_names(value, rule):
     cleaned = clean(value)

@@ -1,0 +1,96 @@
+"""Caddy -> gunicorn (caddy-gunicorn.caddyfile) against the real servers:
+basic_auth on /login, the user header set there and removed everywhere
+else; and the variant that forgets to remove it."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import logged_in_as
+from deploy import PASSWORD, public_dir
+from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in, forged_basic)
+from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER, Assertions, Caddy,
+                       TracBehind, check_assertions, check_logout, running)
+from process import http
+
+pytestmark = pytest.mark.servers
+
+SAMPLE = 'caddy-gunicorn.caddyfile'
+
+
+class Site(TracBehind):
+    def __init__(self, workdir, plugin_site):
+        TracBehind.__init__(self, workdir, plugin_site)
+        self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
+        self.users = os.path.join(workdir, 'caddy-users')
+        hashed = subprocess.run(['htpasswd', '-nbB', 'alice', PASSWORD],
+                                check=True, capture_output=True, text=True)
+        with open(self.users, 'w') as f:
+            f.write(hashed.stdout.strip().replace(':', ' ', 1) + '\n')
+        self.assertions = Assertions(workdir)
+
+    def caddy(self, change=None):
+        """The sample, changed by `change`, in front of gunicorn while
+        the `with` block runs."""
+        caddyfile = self.render(SAMPLE, change,
+                                SITE_ADDRESS='http://:%d' % self.port,
+                                BACKEND_PORT=self.backend,
+                                HTDOCS=self.htdocs, USERS=self.users)
+        return running(Caddy(self.dir, caddyfile, self.port))
+
+
+@pytest.fixture(scope='module')
+def site(plugin_site):
+    workdir = public_dir('ruatest-')
+    made = Site(workdir, plugin_site)
+    yield made
+    made.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_the_sample(site):
+    """A real login, hostile clients, /logout, the sub-path, and the
+    self-test, anonymous and logged in."""
+    with site.caddy():
+        cookie = check_deployment(site.port, '/prefix', site.base_url,
+                                  basic('alice'))
+        check_logout(site.port, '/prefix', site.base_url, cookie)
+        r = http(site.port, '/prefix/login')
+        assert r.status == 401
+        assert r.header('WWW-Authenticate').startswith('Basic')
+        r = http(site.port, '/prefix')
+        assert r.status == 301 and r.header('Location') == '/prefix/'
+        # The placeholder of basic_auth's name is never a name: no page
+        # but /login sets the header.
+        for path in ('/prefix/', '/prefix/wiki/WikiStart'):
+            assert logged_in_as(http(site.port, path)) is None
+        check_selftest_clean(site.env, site.base_url)
+        check_selftest_clean_logged_in(site.env, site.base_url)
+    assert ATTACKER not in site.logins()
+
+
+def test_identities_of_any_size(site):
+    """Rule 16: 12 KB and 16 KiB assertions pass Caddy and gunicorn."""
+    with site.assertions.believed_by(site.env), site.caddy():
+        check_assertions(site.port, '/prefix/wiki/WikiStart',
+                         site.assertions)
+
+
+def test_a_caddyfile_that_keeps_the_client_header(site):
+    """Without `header_up -Remote-User` on the site's route, a client's
+    Remote-User is the user on every page but /login; Basic credentials
+    with a wrong password still name nobody (basic_auth ran on /login
+    only, and {http.auth.user.id} is used only there)."""
+    try:
+        with site.caddy(CADDY_KEEPS_THE_CLIENT_HEADER):
+            r = http(site.port, '/prefix/wiki/WikiStart',
+                     [('Remote-User', ATTACKER)])
+            assert logged_in_as(r) == ATTACKER      # the hole
+            r = http(site.port, '/prefix/wiki/WikiStart',
+                     forged_basic(ATTACKER))
+            assert logged_in_as(r) is None
+    finally:
+        site.forget(ATTACKER)

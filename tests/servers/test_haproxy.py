@@ -1,0 +1,107 @@
+"""HAProxy -> gunicorn (haproxy-gunicorn.cfg) against the real servers:
+http_auth against a userlist on /login, the client's user header
+deleted, then set from the checked name; and the variants an
+administrator would plausibly write instead."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import logged_in_as
+from deploy import PASSWORD, public_dir
+from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
+                 check_selftest_clean_logged_in, forged_basic)
+from frontends import (HAPROXY_ADDS_THE_HEADER,
+                       HAPROXY_NAMES_WHOEVER_THE_CLIENT_SAYS, Assertions,
+                       HAProxy, TracBehind, check_assertions, check_logout,
+                       running)
+from process import http, require
+
+pytestmark = pytest.mark.servers
+
+SAMPLE = 'haproxy-gunicorn.cfg'
+
+
+class Site(TracBehind):
+    def __init__(self, workdir, plugin_site):
+        TracBehind.__init__(self, workdir, plugin_site)
+        self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
+        require('openssl')
+        self.password_hash = subprocess.run(
+            ['openssl', 'passwd', '-6', '-stdin'], input=PASSWORD,
+            check=True, capture_output=True, text=True).stdout.strip()
+        self.assertions = Assertions(workdir)
+
+    def haproxy(self, change=None):
+        config = self.render(SAMPLE, change, PORT=self.port,
+                             BACKEND_PORT=self.backend, USER='alice',
+                             PASSWORD_HASH=self.password_hash)
+        return running(HAProxy(self.dir, config, self.port))
+
+
+@pytest.fixture(scope='module')
+def site(plugin_site):
+    workdir = public_dir('ruatest-')
+    made = Site(workdir, plugin_site)
+    yield made
+    made.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_the_sample(site):
+    """A real login, hostile clients, /logout, the sub-path, and the
+    self-test, anonymous and logged in."""
+    with site.haproxy():
+        cookie = check_deployment(site.port, '/prefix', site.base_url,
+                                  basic('alice'))
+        check_logout(site.port, '/prefix', site.base_url, cookie)
+        r = http(site.port, '/prefix/login')
+        assert r.status == 401
+        assert r.header('WWW-Authenticate') == 'Basic realm="Trac"'
+        r = http(site.port, '/prefix/login', forged_basic('alice'))
+        assert r.status == 401
+        check_selftest_clean(site.env, site.base_url)
+        check_selftest_clean_logged_in(site.env, site.base_url)
+    assert ATTACKER not in site.logins()
+
+
+def test_identities_of_any_size(site):
+    """Rule 16: 12 KB and 16 KiB assertions pass HAProxy (its buffer
+    raised) and gunicorn."""
+    with site.assertions.believed_by(site.env), site.haproxy():
+        check_assertions(site.port, '/prefix/wiki/WikiStart',
+                         site.assertions)
+
+
+def test_add_header_without_deleting_the_clients(site):
+    """add-header instead of set-header, and no del-header: on every
+    page but /login, the client's own Remote-User is the user."""
+    try:
+        with site.haproxy(HAPROXY_ADDS_THE_HEADER):
+            r = http(site.port, '/prefix/wiki/WikiStart',
+                     [('Remote-User', ATTACKER)])
+            assert logged_in_as(r) == ATTACKER          # the hole
+            # On /login, Trac gets the client's copy and HAProxy's,
+            # joined by a comma: a name the plugin refuses.
+            r = http(site.port, '/prefix/login',
+                     basic('alice') + [('Remote-User', ATTACKER)])
+            assert not [c for c in r.cookies()
+                        if c.startswith('trac_auth=')], r.headers
+    finally:
+        site.forget(ATTACKER)
+
+
+def test_the_name_set_where_no_password_is_checked(site):
+    """set-header from %[http_auth_user] on every page: HAProxy names
+    whoever the client's Authorization header says, password unchecked."""
+    try:
+        with site.haproxy(HAPROXY_NAMES_WHOEVER_THE_CLIENT_SAYS):
+            r = http(site.port, '/prefix/wiki/WikiStart',
+                     forged_basic(ATTACKER))
+            assert logged_in_as(r) == ATTACKER          # the hole
+            # Without credentials the header is empty: nobody.
+            assert logged_in_as(http(site.port, '/prefix/wiki/WikiStart')) \
+                is None
+    finally:
+        site.forget(ATTACKER)
