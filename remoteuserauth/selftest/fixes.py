@@ -99,6 +99,57 @@ FIXES = {
         OTHER: "make the front end set or remove %(profile)s on every "
                "request",
     },
+    'token_login': {
+        NGINX: "let token_paths through to Trac: nginx: a location for "
+               "them with `auth_basic off;` (or `auth_request off;`) and "
+               "`set $trac_authorization $http_authorization;` beside "
+               "`proxy_set_header Authorization $trac_authorization;` (as "
+               "in nginx-gunicorn.conf); or, where the front end checks "
+               "the RPC clients' passwords itself, take the path out of "
+               "[remoteuser] token_paths",
+        APACHE: "let token_paths through to Trac: Apache: a <Location> or "
+                "<LocationMatch> for them with `AuthType None`, `Require "
+                "all granted` and `WSGIPassAuthorization On` (mod_auth_"
+                "mellon also `MellonEnable \"off\"`), after the one that "
+                "asks for the login (as in apache-mod-auth-openidc.conf); "
+                "or, where the front end checks the RPC clients' passwords "
+                "itself, take the path out of [remoteuser] token_paths",
+        OTHER: "let token_paths through to Trac without a login, with the "
+               "client's Authorization header (an identity-aware proxy: "
+               "its routes that skip authentication); or, where the front "
+               "end checks the RPC clients' passwords itself, take the "
+               "path out of [remoteuser] token_paths",
+    },
+    'token_authorization': {
+        NGINX: "nginx: `set $trac_authorization $http_authorization;` in "
+               "the token paths' location and `proxy_set_header "
+               "Authorization $trac_authorization;` (as in "
+               "nginx-gunicorn.conf), never `proxy_set_header "
+               "Authorization \"\";` there",
+        APACHE: "Apache: `WSGIPassAuthorization On` in a <Location> for "
+                "the token paths (mod_wsgi keeps Authorization from "
+                "Trac otherwise; mod_python: `CGIPassAuth On`; mod_proxy: "
+                "no `RequestHeader unset Authorization` there)",
+        OTHER: "make the front end pass the client's Authorization header "
+               "on to Trac on the token paths",
+    },
+    'rpc_uncovered': {
+        NGINX: "nginx: make the login location a prefix match "
+               "(`location <prefix>/login`, not `location = "
+               "<prefix>/login`), so that auth_basic checks the RPC paths "
+               "below it too (as in nginx-gunicorn.conf); or, with "
+               "[remoteuser] tokens = true, list the path in token_paths "
+               "and pass the client's Authorization on there",
+        APACHE: "Apache: authenticate `<Location <prefix>/login>`, a "
+                "prefix that covers the RPC paths below it, rather than "
+                "an exact <LocationMatch>; or, with [remoteuser] tokens = "
+                "true, list the path in token_paths and pass the client's "
+                "Authorization on there (`WSGIPassAuthorization On`)",
+        OTHER: "make the front end authenticate the RPC paths below "
+               "/login as it does /login; or, with [remoteuser] tokens = "
+               "true, list the path in token_paths and pass the client's "
+               "Authorization on there",
+    },
     'base_url': "set [trac] base_url to the public address",
     'untrusted_front': "add the address the front end connects from to "
                        "[remoteuser] trusted_proxies (and nothing wider)",
