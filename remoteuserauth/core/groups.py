@@ -36,6 +36,10 @@ def entry_problem(entry):
     join, and must never grant the rights of ``developers``."""
     if len(entry) > MAX_GROUP_LENGTH:
         return "is longer than %d characters" % MAX_GROUP_LENGTH
+    if entry.isascii() and entry.isprintable():
+        # No control character, no white space but the space, nothing
+        # NFKC would change (see `names.has_forbidden_character`).
+        return None
     bad = has_forbidden_character(entry)
     if bad is None:
         bad = next((c for c in entry if c != ' ' and (
