@@ -107,7 +107,7 @@ class RemoteUserAuthenticator(Component):
         (for diagnostics)."""
         settings = RemoteUserSettings(self.env)
         return decisions.decide(environ, settings.settings(environ),
-                                settings.group_names())
+                                settings.group_names(environ))
 
     def decision(self, req):
         """The decision for `req`, made once; it also leaves the

@@ -21,8 +21,10 @@ from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import (SECTION, RemoteUserOptions,
                                     boolean_names, declared, is_boolean)
 
-#: Where a request keeps the options it was decided with.
+#: Where a request keeps the options it was decided with, and the
+#: names no user may have.
 _SETTINGS_KEY = 'remoteuserauth.settings'
+_GROUPS_KEY = 'remoteuserauth.groups'
 
 #: The `[remoteuser]` options, by name, in the order declared.
 _NAMES = tuple(o.name for o in declared())
@@ -70,12 +72,21 @@ class RemoteUserSettings(Component):
             if current is None:
                 current = environ[_SETTINGS_KEY] = self.current()
             return current
-        raw = self._raw()
-        key, current = self._current
-        if key == raw:
+        section = self.config[SECTION]
+        read, current = self._current
+        memo = getattr(section, '_cache', None)
+        if memo is not None and read is not None and \
+                read[0] is section and memo == read[1] and \
+                self._others(read[2][_SECRET_FILE]) == read[2][-2:]:
+            # Not one of the values was set, removed or read again from
+            # the file since they were read (see `_raw`).
             return current
-        current = self._parse(raw)
-        self._current = (raw, current)
+        raw = self._raw(section)
+        if read is None or read[2] != raw:
+            current = self._parse(raw)
+        # What the section remembers now holds every value just read.
+        self._current = ((section, None if memo is None else dict(memo),
+                          raw), current)
         return current
 
     def secret_file_status(self):
@@ -100,11 +111,17 @@ class RemoteUserSettings(Component):
         jwt = self.settings().assertion
         return jwt.verifier if jwt else None
 
-    def group_names(self):
+    def group_names(self, environ=None):
         """Names no user may have (a `names.Names`): Trac's permission
         groups, and the groups `sync_groups` manages (which may hold
         permissions before they have a member, when Trac cannot tell
-        them from users)."""
+        them from users). With the request's `environ`, found once per
+        request."""
+        if environ is not None:
+            groups = environ.get(_GROUPS_KEY)
+            if groups is None:
+                groups = environ[_GROUPS_KEY] = self.group_names()
+            return groups
         perms = PermissionSystem(self.env).get_all_permissions()
         managed = self.config.get('remoteuser', 'sync_groups')
         key, raw, groups = self._groups_cache
@@ -122,7 +139,8 @@ class RemoteUserSettings(Component):
         was decided with)."""
         settings = self.settings(environ)
         return names.clean_name(value, settings.strip_domain,
-                                settings.lowercase, self.group_names(),
+                                settings.lowercase,
+                                self.group_names(environ),
                                 settings.local_domains)
 
     def door_key(self, name):
@@ -133,14 +151,25 @@ class RemoteUserSettings(Component):
 
     # Internal methods
 
-    def _raw(self):
+    def _raw(self, section):
         """Every value the options are parsed from: the `[remoteuser]`
-        options as written, `[trac] ignore_auth_case`, and the secret
-        of `secret_file`. (Looked at on every request, so each is a
-        look-up in Trac's own cache of the values.)"""
-        raw = tuple(map(self.config[SECTION].get, _NAMES))
-        return raw + (self.config.get('trac', 'ignore_auth_case'),
-                      self._secret_file_status(raw[_SECRET_FILE]))
+        options as written (`section`), `[trac] ignore_auth_case`, and
+        the secret of `secret_file`.
+
+        Trac's `Section` remembers each value it read (`_cache`), and
+        forgets it when the value is set or removed; a file read again
+        makes new sections. So while the section is the same and what
+        it remembers is equal to what it remembered after this read,
+        every value is still what was read, and `current` compares the
+        two dictionaries (one comparison) instead of reading some
+        forty values on every request."""
+        raw = tuple(map(section.get, _NAMES))
+        return raw + self._others(raw[_SECRET_FILE])
+
+    def _others(self, secret_file):
+        """The values of `_raw` from outside the section."""
+        return (self.config.get('trac', 'ignore_auth_case'),
+                self._secret_file_status(secret_file))
 
     def _secret_file_status(self, path):
         path = path.strip()

@@ -33,8 +33,10 @@ REFUSED_KEY = 'remoteuserauth.token_refused'
 #: Seconds between two writes of a token's last use, in one process.
 TOUCH_INTERVAL = 600
 
-#: How many tokens' last writes a process remembers.
+#: How many tokens' last writes a process remembers, and how many
+#: owners' verdicts.
 _MAX_TOUCHED = 4096
+_MAX_OWNERS = 4096
 
 DAY = 86400
 
@@ -47,6 +49,8 @@ class PersonalTokens(Component):
     def __init__(self):
         self._touched = {}
         self._stored = False
+        self._verdicts_key = None
+        self._verdicts = {}
 
     # IRequestFilter methods
 
@@ -156,7 +160,7 @@ class PersonalTokens(Component):
         if not core.is_well_formed(presented.token):
             return None, doors.Refusal(core.MALFORMED, "the Authorization "
                                        "header holds no well-formed token")
-        record = self.find(presented.token)
+        record = self._records.get(core.digest(presented.token))
         if record is None:
             return None, doors.Refusal(core.UNKNOWN, "no such token: it was "
                                        "removed, or never made here")
@@ -171,7 +175,7 @@ class PersonalTokens(Component):
                                        "to %s, not to the Basic user %s" % (
                                            record.id, record.owner,
                                            client_text(presented.user)))
-        refusal = self.owner_refusal(record.owner, environ=environ)
+        refusal = self._owner_verdict(record.owner, environ)
         if refusal is not None:
             return None, doors.Refusal(core.OWNER_REFUSED, "token %s: %s"
                                        % (record.id, refusal))
@@ -224,6 +228,27 @@ class PersonalTokens(Component):
                 exception_to_unicode(e))
 
     # Internal methods
+
+    def _owner_verdict(self, owner, environ):
+        """`owner_refusal` of a token's `owner`, remembered while what
+        it depends on is the same: the options, Trac's groups and the
+        front end's names (each a new object when it changes). The
+        owners are those of kept tokens, which clients do not choose;
+        at most `_MAX_OWNERS` are remembered all the same."""
+        settings = RemoteUserSettings(self.env)
+        ownership = NameOwnership(self.env)
+        key = (settings.current(environ), settings.group_names(environ),
+               ownership.owners() if ownership.recording() else None)
+        if key != self._verdicts_key:
+            self._verdicts_key = key
+            self._verdicts = {}
+        verdict = self._verdicts.get(owner, self)
+        if verdict is self:
+            if len(self._verdicts) >= _MAX_OWNERS:
+                self._verdicts.clear()
+            verdict = self._verdicts[owner] = self.owner_refusal(
+                owner, environ=environ)
+        return verdict
 
     @cached
     def _records(self):

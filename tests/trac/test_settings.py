@@ -90,3 +90,20 @@ def test_one_set_is_kept_and_follows_every_change(make_env, option, value):
     assert after == settings.current()
     assert settings._current[1] is after
     assert getattr(after, option) != getattr(before, option)
+
+
+def test_a_file_read_again_is_seen(make_env):
+    """trac.ini written by another process (another backend's admin
+    panel, an editor) and read again: new values, none remembered."""
+    from trac.config import Configuration
+    env = make_env()
+    trac = env.env()
+    settings = RemoteUserSettings(trac)
+    assert settings.current().cookie_login is True
+    other = Configuration(trac.config.filename)
+    other.set('remoteuser', 'cookie_login', 'false')
+    other.save()
+    assert trac.config.parse_if_needed()
+    assert settings.current().cookie_login is False
+    trac.config.set('remoteuser', 'cookie_login', 'true')
+    assert settings.current().cookie_login is True
