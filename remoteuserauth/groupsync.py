@@ -13,6 +13,10 @@ from remoteuserauth.settings import RemoteUserSettings
 from remoteuserauth.writelock import WRITE_LOCK
 
 
+#: How many users' memberships found in step are remembered.
+_MAX_IN_STEP = 1024
+
+
 class GroupSynchronizer(Component):
     """Keeps users' memberships in the `sync_groups` in step with the
     groups a trusted proxy lists in `groups_header`.
@@ -22,6 +26,7 @@ class GroupSynchronizer(Component):
 
     def __init__(self):
         self._held = (None, {})
+        self._in_step = {}
 
     # IRequestFilter methods
 
@@ -64,8 +69,18 @@ class GroupSynchronizer(Component):
         if not managed:
             return [], []
         perm = PermissionSystem(self.env)
+        # What a user was found in step with: the same list, the same
+        # managed groups and Trac's permissions unchanged (any change
+        # makes Trac's cached list anew) need no comparison of each.
+        in_step = (frozenset(listed), managed, perm.get_all_permissions())
+        if self._in_step.get(user) == in_step:
+            return [], []
         to_add, to_remove = groups.plan(user, listed, managed,
                                         self._permissions_of(user, perm))
+        if not (to_add or to_remove):
+            if len(self._in_step) >= _MAX_IN_STEP:
+                self._in_step.clear()
+            self._in_step[user] = in_step
         try:
             # One transaction per change, whose first statement takes the
             # database lock before Trac's permission cache takes its thread
