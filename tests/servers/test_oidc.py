@@ -88,6 +88,15 @@ def groups_of(env, user):
         "SELECT action FROM permission WHERE username=%s", (user,)))
 
 
+def sign_in_as_carol(browser, site):
+    """At the provider's form: carol signs in, and is back in Trac."""
+    browser.wait_for('document.querySelector("button[value=carol]")')
+    assert browser.url().startswith(site.issuer)
+    browser.click('button[value=carol]')
+    browser.wait_for('document.querySelector(".trac-author-user")')
+    assert logged_in_as(browser) == CAROL
+
+
 def test_chromium_logs_in_and_out(site, tmp_path):
     """A real browser: Trac's Login link, the provider's form, the way
     back through mod_auth_openidc to Trac; then Logout, mod_auth_openidc's
@@ -97,11 +106,7 @@ def test_chromium_logs_in_and_out(site, tmp_path):
         browser.go(site.base_url + '/wiki/WikiStart')
         browser.wait_for('document.querySelector("a[href=\'/prefix/login\']")')
         browser.click('a[href="/prefix/login"]')
-        browser.wait_for('document.querySelector("button[value=carol]")')
-        assert browser.url().startswith(site.issuer)
-        browser.click('button[value=carol]')
-        browser.wait_for('document.querySelector(".trac-author-user")')
-        assert logged_in_as(browser) == CAROL
+        sign_in_as_carol(browser, site)
         assert browser.url().startswith(site.base_url)
         openidc = browser.cookies()['mod_auth_openidc_session']['value']
 
@@ -269,10 +274,7 @@ def test_chromium_makes_and_removes_a_token(site, tmp_path):
     browser = Chromium(str(tmp_path))
     try:
         browser.go(site.base_url + '/login')
-        browser.wait_for('document.querySelector("button[value=carol]")')
-        browser.click('button[value=carol]')
-        browser.wait_for('document.querySelector(".trac-author-user")')
-        assert logged_in_as(browser) == CAROL
+        sign_in_as_carol(browser, site)
         browser.go(site.base_url + '/prefs')
         browser.wait_for('document.querySelector('
                          '"a[href=\'/prefix/prefs/apitokens\']")')
