@@ -21,8 +21,9 @@ bind = '@BACKEND_ADDRESS@:@BACKEND_PORT@'
 wsgi_app = 'remoteuserauth.wsgi:application'
 raw_env = ['TRAC_ENV=@TRAC_ENV@']
 
-# Processes rather than threads on PostgreSQL (docs/operations.md, "Under load").
-# nginx buffers slow clients, which suits gunicorn's sync workers.
+# Processes rather than threads on PostgreSQL (docs/operations.md,
+# "Under load"). nginx buffers slow clients, which suits gunicorn's sync
+# workers.
 workers = 3
 timeout = 120
 # A request in progress finishes before a worker stops (HUP, restart).
