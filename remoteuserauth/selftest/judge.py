@@ -8,7 +8,8 @@ Nothing here imports Trac.
 from remoteuserauth.core import trust
 from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, RANK,
                                               WARN, Finding)
-from remoteuserauth.selftest.fixes import fixes, front_end_kind
+from remoteuserauth.selftest.fixes import fixes
+from remoteuserauth.selftest.frontend import front_end_kind
 from remoteuserauth.selftest.headers import http_name, identity_header
 from remoteuserauth.selftest.plan import value_for
 from remoteuserauth.selftest.site import (judge_direct, judge_referers,

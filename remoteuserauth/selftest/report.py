@@ -14,10 +14,11 @@ from remoteuserauth.selftest.token import MARKER_PREFIX
 
 # The probe's report
 
-#: Headers reported as received, for the administrator's eyes.
+#: Headers reported as received, for the administrator's eyes (and
+#: the self-test's: X-Real-Ip beside X-Forwarded-Server is Traefik's).
 FORWARDED = ('X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Port',
              'X-Forwarded-Prefix', 'X-Forwarded-For', 'X-Forwarded-Server',
-             'Forwarded')
+             'Forwarded', 'X-Real-Ip')
 _MAX_VALUE = 300
 
 
@@ -127,8 +128,15 @@ def server_info(environ):
             local = ['unix', str(address or '')]
     elif environ.get('SERVER_ADDR'):
         local = [environ['SERVER_ADDR'], environ.get('SERVER_PORT')]
-    return {'software': environ.get('SERVER_SOFTWARE') or
-            ('gunicorn' if sock is not None else frontend or None),
+    uwsgi_version = environ.get('uwsgi.version')
+    if uwsgi_version is not None:
+        software = 'uWSGI/' + (uwsgi_version.decode('ascii', 'replace')
+                               if isinstance(uwsgi_version, bytes)
+                               else str(uwsgi_version))
+    else:
+        software = environ.get('SERVER_SOFTWARE') or \
+            ('gunicorn' if sock is not None else frontend or None)
+    return {'software': software,
             'frontend': frontend or None,
             'inside_front_end': frontend in ('mod_wsgi', 'mod_python'),
             'name': environ.get('SERVER_NAME'),

@@ -11,7 +11,8 @@ import pytest
 from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
-                 check_selftest_clean_logged_in, forged_basic)
+                 check_selftest_clean_logged_in, forged_basic, selftest,
+                 the_critical_finding)
 from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER, Assertions, Caddy,
                        TracBehind, check_assertions, check_logout, running)
 from process import http
@@ -67,7 +68,9 @@ def test_the_sample(site):
         # but /login sets the header.
         for path in ('/prefix/', '/prefix/wiki/WikiStart'):
             assert logged_in_as(http(site.port, path)) is None
-        check_selftest_clean(site.env, site.base_url)
+        lines = check_selftest_clean(site.env, site.base_url)
+        assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), \
+            lines
         check_selftest_clean_logged_in(site.env, site.base_url)
     assert ATTACKER not in site.logins()
 
@@ -94,3 +97,22 @@ def test_a_caddyfile_that_keeps_the_client_header(site):
             assert logged_in_as(r) is None
     finally:
         site.forget(ATTACKER)
+
+
+def test_the_self_test_of_a_caddyfile_that_keeps_the_client_header(site):
+    """The self-test recognises Caddy (its Server header on the answers
+    it makes, its Via on those it passes on) and says what to change in
+    the Caddyfile."""
+    logins = site.logins()
+    with site.caddy(CADDY_KEEPS_THE_CLIENT_HEADER):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith("CRITICAL /prefix/, "), lines
+    assert ": a client's Remote-User header is accepted as the user name " \
+        "(sent as Remote-User; remote-user; REMOTE-USER). Fix: Caddy: " \
+        "`header_up -Remote-User` in every reverse_proxy that reaches " \
+        "Trac" in critical, critical
+    assert "`header_up Remote-User {http.auth.user.id}` only in the route " \
+        "where basic_auth checked the password" in critical
+    assert site.logins() == logins

@@ -22,7 +22,8 @@ import pytest
 from conftest import logged_in_as
 from deploy import Nginx, deploy_static, htpasswd, make_env, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
-                 check_selftest_clean_logged_in)
+                 check_selftest_clean_logged_in, selftest,
+                 the_critical_finding)
 from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER, Assertions,
                        check_assertions, check_logout, nginx_to_uwsgi_on_tcp,
                        render_changed, uwsgi_on_tcp, uwsgi_request)
@@ -129,7 +130,8 @@ def test_the_sample(site):
                                   basic('alice'))
         check_logout(site.port, '/prefix', site.base_url, cookie)
         assert http(site.port, '/prefix/login').status == 401
-        check_selftest_clean(site.env, site.base_url)
+        lines = check_selftest_clean(site.env, site.base_url)
+        assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
         check_selftest_clean_logged_in(site.env, site.base_url)
         info = os.stat(site.socket)
         assert oct(info.st_mode & 0o777) == '0o660'
@@ -188,3 +190,25 @@ def test_the_client_header_not_blanked(site):
     finally:
         site.env.configure('remoteuser', header='')
         site.forget(ATTACKER)
+
+
+def test_the_self_test_of_the_client_header_not_blanked(site):
+    """The client's Remote-User reaches Trac as HTTP_REMOTE_USER: the fix
+    is a uwsgi_param line, not nginx's proxy_set_header, which does
+    nothing under uwsgi_pass."""
+    site.env.configure('remoteuser', header='Remote-User')
+    try:
+        with site.servers(nginx_change=UWSGI_KEEPS_THE_CLIENT_HEADER):
+            rv, lines = selftest(site.env, site.base_url)
+    finally:
+        site.env.configure('remoteuser', header='')
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith('CRITICAL /prefix/, '), lines
+    assert ": a client's Remote-User header is accepted as the user name " \
+        "(sent as Remote-User; remote-user; REMOTE-USER; two copies of " \
+        "Remote-User). Fix: nginx (uwsgi_pass): `uwsgi_param " \
+        "HTTP_REMOTE_USER \"\";` in every location that passes to uWSGI" \
+        in critical, critical
+    assert 'proxy_set_header does nothing under uwsgi_pass' in critical
+    assert '`proxy_set_header' not in critical
