@@ -20,6 +20,7 @@ from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.selftest import client as probeclient
 from remoteuserauth.selftest.frontend import NAMES, front_end_kind
 from remoteuserauth.selftest.headers import header_value
+from remoteuserauth.selftest.plan import backend_is_uwsgi, uwsgi_probe
 from remoteuserauth.settings import RemoteUserSettings
 
 
@@ -100,7 +101,9 @@ class SelfTestCommand(Component):
             networks = RemoteUserSettings(self.env).settings().networks
             exchanges.extend(probeclient.run_direct(
                 site, targets, networks,
-                selftest.direct_probe(marker, name, '/'), token))
+                selftest.direct_probe(marker, name, '/'), token,
+                uwsgi_probe(marker, '/')
+                if backend_is_uwsgi(root.report) else None))
         return selftest.judge(exchanges, config, marker, site.url,
                               site.prefix, credentials and credentials[0],
                               bool(cookies)), server, \

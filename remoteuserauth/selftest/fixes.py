@@ -219,6 +219,15 @@ FIXES = {
                "`bind = 127.0.0.1:PORT`, tracd `--hostname=127.0.0.1`) and "
                "let [remoteuser] trusted_proxies list only the front end's "
                "address",
+    'uwsgi_socket': "uWSGI: a Unix socket only the front end's group may "
+                    "open (`socket = /run/trac/uwsgi.sock`, `chown-socket = "
+                    "trac:www-data`, `chmod-socket = 660`, as in "
+                    "trac-uwsgi.ini) and the front end passing to it "
+                    "(nginx: `uwsgi_pass unix:/run/trac/uwsgi.sock;`); "
+                    "on another machine than the front end, a socket on an "
+                    "address that only the front end's can reach (a "
+                    "firewall in between): whoever can write to a TCP "
+                    "socket, even on 127.0.0.1, sets REMOTE_USER",
 }
 
 

@@ -66,7 +66,7 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
 
 
 #: Variants judged on their own, not with the path they use.
-_SEPARATE = ('direct', 'referer-crlf', 'referer-foreign')
+_SEPARATE = ('direct', 'uwsgi', 'referer-crlf', 'referer-foreign')
 
 
 def _what_answered(exchange):

@@ -13,9 +13,11 @@ import errno
 import grp
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -121,6 +123,18 @@ def connect_as(user, path):
     return int(out.stdout)
 
 
+def logged(path, pattern, timeout=30):
+    """The line of the log at `path` that matches `pattern`, once there
+    is one; `None` if none comes within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, errors='replace') as f:
+            found = re.search('^.*%s.*$' % pattern, f.read(), re.M)
+        if found or time.monotonic() > deadline:
+            return found and found.group(0)
+        time.sleep(0.2)
+
+
 def test_the_sample(site):
     """A real login, hostile clients, /logout, the sub-path, the
     self-test, anonymous and logged in; the socket only nginx's group
@@ -132,6 +146,9 @@ def test_the_sample(site):
         assert http(site.port, '/prefix/login').status == 401
         lines = check_selftest_clean(site.env, site.base_url)
         assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+        # A Unix socket: nothing to write to around nginx from another
+        # address (its permissions are checked below).
+        assert not [ln for ln in lines if 'uWSGI socket' in ln], lines
         check_selftest_clean_logged_in(site.env, site.base_url)
         info = os.stat(site.socket)
         assert oct(info.st_mode & 0o777) == '0o660'
@@ -190,6 +207,31 @@ def test_the_client_header_not_blanked(site):
     finally:
         site.env.configure('remoteuser', header='')
         site.forget(ATTACKER)
+
+
+def test_the_self_test_of_a_socket_on_loopback(site):
+    """The self-test finds uWSGI's TCP socket where the request came in,
+    writes a uwsgi request to it from 127.0.0.2 with a REMOTE_USER of
+    its own, and sees it believed; the probe logs nobody in."""
+    port = free_port()
+    with site.servers(uwsgi_on_tcp(port), nginx_to_uwsgi_on_tcp(port),
+                      socket=('127.0.0.1', port)) as uwsgi:
+        rv, lines = selftest(site.env, site.base_url)
+        # uWSGI's own log: the request came from 127.0.0.2, with the
+        # name (logged once the answer is written, so waited for).
+        log = logged(uwsgi.log, r'127\.0\.0\.2 \(ruaprobe-[0-9a-f]{8}-uwsgi\)')
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
+        "CRITICAL uWSGI socket 127.0.0.1:%d from 127.0.0.2: a program that "
+        "bypasses the front end names the user: the REMOTE_USER of a uwsgi "
+        "request written from 127.0.0.2 is accepted" % port), lines
+    assert "Fix: uWSGI: a Unix socket only the front end's group may open " \
+        "(`socket = /run/trac/uwsgi.sock`, `chown-socket = trac:www-data`, " \
+        "`chmod-socket = 660`, as in trac-uwsgi.ini)" in critical, critical
+    assert log, "uWSGI logged no uwsgi request from 127.0.0.2"
+    assert not [name for name, in site.env.db(
+        "SELECT name FROM auth_cookie") if name.startswith('ruaprobe-')]
 
 
 def test_the_self_test_of_the_client_header_not_blanked(site):
