@@ -40,6 +40,7 @@ from remoteuserauth.options import SECTION, RemoteUserOptions
 from remoteuserauth.ordering import ask_first
 from remoteuserauth.publicurl import PublicURLFilter
 from remoteuserauth.settings import RemoteUserSettings
+from remoteuserauth.tokens import PersonalTokens
 
 #: Where the probe's signing key is kept (the `system` table).
 KEY_NAME = 'remoteuserauth.probe_key'
@@ -92,7 +93,7 @@ class SelfTestProbe(Component):
             RemoteUserOptions(self.env).trust_forwarded,
             bool(self.config.get('trac', 'base_url').strip()),
             get('name_header'), get('email_header'), get('groups_header'),
-            bool(get('sync_groups').strip()))
+            bool(get('sync_groups').strip()), self._token_paths())
 
     def forged_assertion(self, config, marker):
         """A signed assertion naming `marker`, made with a key nobody
@@ -114,6 +115,12 @@ class SelfTestProbe(Component):
             and selftest.jwt_available()
 
     # Internal methods
+
+    def _token_paths(self):
+        """The paths where personal access tokens are read: none while
+        they are not (`[remoteuser] tokens` off, or no table yet)."""
+        tokens = PersonalTokens(self.env)
+        return tuple(sorted(tokens.paths())) if tokens.enabled() else ()
 
     def _answer(self, req, token):
         environ = req.environ

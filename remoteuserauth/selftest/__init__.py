@@ -32,8 +32,8 @@ from remoteuserauth.selftest.frontend import front_end_kind
 from remoteuserauth.selftest.headers import http_name, identity_header
 from remoteuserauth.selftest.judge import judge
 from remoteuserauth.selftest.plan import (
-    DEFAULT_PATHS, FORGED_PASSWORD, INJECTED_HEADER, PROFILE, Config,
-    Exchange, Probe, backend_targets, basic_credentials, direct_probe,
+    API_PATHS, DEFAULT_PATHS, FORGED_PASSWORD, INJECTED_HEADER, PROFILE,
+    Config, Exchange, Probe, backend_targets, basic_credentials, direct_probe,
     direct_source, forged_basic, forged_jwt, forwarded_headers,
     jwt_available, plan, profile_headers, public_address, spellings,
     value_for)
@@ -47,7 +47,8 @@ from remoteuserauth.selftest.token import (COMMAND_TOKEN_LIFETIME,
                                            probe_token)
 
 __all__ = [
-    'COMMAND_TOKEN_LIFETIME', 'CRITICAL', 'Config', 'DEFAULT_PATHS', 'ERROR',
+    'API_PATHS', 'COMMAND_TOKEN_LIFETIME', 'CRITICAL', 'Config',
+    'DEFAULT_PATHS', 'ERROR',
     'Exchange', 'FORGED_PASSWORD', 'FORWARDED', 'Finding', 'INJECTED_HEADER',
     'MARKER_PREFIX', 'MAX_COOKIE_HEADER', 'OK', 'PANEL_TOKEN_LIFETIME',
     'PROBE_PARAM', 'PROFILE', 'Probe', 'WARN', 'backend_targets',

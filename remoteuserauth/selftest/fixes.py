@@ -5,6 +5,7 @@ the header names of the site.
 Nothing here imports Trac.
 """
 
+from remoteuserauth.selftest.apifixes import API_FIXES
 from remoteuserauth.selftest.frontend import (APACHE, CADDY, HAPROXY, NGINX,
                                               OTHER, TRAEFIK, UWSGI)
 from remoteuserauth.selftest.headers import http_name, identity_header
@@ -225,10 +226,11 @@ FIXES = {
                     "trac-uwsgi.ini) and the front end passing to it "
                     "(nginx: `uwsgi_pass unix:/run/trac/uwsgi.sock;`); "
                     "on another machine than the front end, a socket on an "
-                    "address that only the front end's can reach (a "
+                    "address that only the front end can reach (a "
                     "firewall in between): whoever can write to a TCP "
                     "socket, even on 127.0.0.1, sets REMOTE_USER",
 }
+FIXES.update(API_FIXES)
 
 
 def fix(finding, kind, name, config, profile=()):

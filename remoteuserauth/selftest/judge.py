@@ -6,6 +6,7 @@ Nothing here imports Trac.
 """
 
 from remoteuserauth.core import trust
+from remoteuserauth.selftest.api import judge_api
 from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, RANK,
                                               WARN, Finding)
 from remoteuserauth.selftest.fixes import fixes
@@ -34,6 +35,10 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
             by_path.setdefault(exchange.probe.path, []).append(exchange)
     findings = []
     baseline_root = None
+    api = list(judge_api(by_path, config, marker, fix, prefix, user,
+                         session))
+    # A token path's challenge is the API finding, not an OK.
+    judged = {f.where for f in api}
     for path, group in by_path.items():
         baseline = [e for e in group if e.probe.variant == 'baseline']
         if not baseline:
@@ -41,8 +46,11 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
         baseline = baseline[0]
         if path == '/':
             baseline_root = baseline
+        if baseline.report is None and prefix + path in judged:
+            continue
         findings.extend(_judge_path(prefix + path, group, baseline, config,
                                     marker, kind, name, fix, user, session))
+    findings.extend(api)
     findings.extend(judge_referers(exchanges, marker, fix, prefix))
     findings.extend(judge_direct(exchanges, marker, fix, baseline_root))
     if baseline_root is None or baseline_root.report is None:
@@ -88,7 +96,7 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
     underscore = {'accepted': [], 'passed': []}
     for exchange in group:
         report, variant = exchange.report, exchange.probe.variant
-        if report is None or variant == 'baseline':
+        if report is None or variant in ('baseline', 'bearer'):
             continue
         decision = report['decision']
         accepted = decision.get('accepted') or ''
@@ -168,7 +176,8 @@ def _judge_path(path, group, baseline, config, marker, kind, name, fix,
         for finding in found:
             yield finding
     else:
-        forged = sum(1 for e in group if e.probe.variant != 'baseline')
+        forged = sum(1 for e in group
+                     if e.probe.variant not in ('baseline', 'bearer'))
         yield Finding(OK, path, "no forged header got through (%d forged "
                       "requests)" % forged, '')
 

@@ -18,25 +18,31 @@ from remoteuserauth.selftest.token import COMMAND_TOKEN_LIFETIME
 #: The header the CR/LF referer tries to plant in /login's answer.
 INJECTED_HEADER = 'X-Ruaprobe'
 
+#: The API paths of the RPC plugins: TracXMLRPC's below /login (which
+#: front ends authenticate with /login, or let through for tokens),
+#: its anonymous ones, and trac-ticketrpc's JSON-RPC.
+API_PATHS = ('/login/rpc', '/login/xmlrpc', '/login/jsonrpc', '/xmlrpc',
+             '/jsonrpc', '/ticketrpc')
+
 #: The paths front ends most often route differently: Trac's login and
 #: logout, its static files, attachments (upload limits, buffering),
-#: RPC plugins (/login/xmlrpc is authenticated at the front end), the
-#: admin pages, and plain deep pages.
-DEFAULT_PATHS = ('/', '/login', '/login/xmlrpc', '/logout',
+#: the API paths, the admin pages, and plain deep pages.
+DEFAULT_PATHS = ('/', '/login', '/logout',
                  '/chrome/common/css/trac.css', '/chrome/site/ruaprobe.css',
                  '/wiki/WikiStart', '/wiki/RuaProbe/Deep/Page',
                  '/attachment/wiki/WikiStart/',
                  '/raw-attachment/wiki/WikiStart/ruaprobe.txt',
-                 '/newticket', '/timeline', '/browser', '/admin', '/xmlrpc',
-                 '/jsonrpc')
+                 '/newticket', '/timeline', '/browser',
+                 '/admin') + API_PATHS
 
 Config = namedtuple('Config', 'header secret_header jwt_header '
                     'trust_forwarded base_url_set name_header email_header '
-                    'groups_header sync_groups',
-                    defaults=('', '', '', False))
+                    'groups_header sync_groups token_paths',
+                    defaults=('', '', '', False, ()))
 Config.__doc__ = """The [remoteuser] options the self-test plans for:
 the option values as written (`header` may be ``env:NAME``);
-`sync_groups` says whether any group is synced."""
+`sync_groups` says whether any group is synced; `token_paths` the paths
+where personal access tokens are read (none while `tokens` is off)."""
 
 #: The profile options, and the forged value each gets.
 PROFILE = (('name_header', 'name'), ('email_header', 'email'),
@@ -112,13 +118,23 @@ def plan(config, marker, paths=DEFAULT_PATHS, public_scheme='http',
     the forged Basic credentials are also sent beside it."""
     kind, name = identity_header(config.header)
     probes = []
+    token_paths = tuple(config.token_paths or ())
 
     def add(path, variant, headers, query='', token=True, session=True):
         probes.append(Probe(str(len(probes)), path, variant, tuple(headers),
                             query, token, session))
 
-    for path in paths:
+    for path in tuple(paths) + tuple(p for p in token_paths
+                                     if p not in paths):
         add(path, 'baseline', ())
+        if path in token_paths and not browser:
+            # What an API client sends: its Authorization and nothing
+            # else of the front end's (no test account, no session).
+            # Not a token (tracpat_...): nothing for the plugin to
+            # refuse, only to see arrive.
+            add(path, 'bearer', [('Authorization', 'Bearer ' +
+                                  value_for(marker, 'bearer'))],
+                session=False)
         for variant, spelled in spellings(name):
             add(path, variant, [(spelled, value_for(marker, variant))])
         if not browser:

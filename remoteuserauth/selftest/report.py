@@ -64,6 +64,14 @@ def report(environ, config, decision, verdict, trusted_network, secret,
             'header': config.jwt_header.strip(),
             'state': 'absent' if given is None else 'present',
             'fingerprint': fingerprint(given) if given else None}
+    authorization = environ.get('HTTP_AUTHORIZATION')
+    if authorization is not None:
+        # Never the value (a password, a token): its scheme, and
+        # whether it is the self-test's own.
+        scheme = authorization.strip().partition(' ')[0]
+        plain = scheme.isascii() and scheme.isalnum() and len(scheme) <= 20
+        authorization = {'scheme': scheme if plain else '(other)',
+                         'forged': MARKER_PREFIX in authorization}
     markers = {}
     for env_key, value in environ.items():
         if env_key not in hidden and isinstance(value, str) and \
@@ -95,6 +103,7 @@ def report(environ, config, decision, verdict, trusted_network, secret,
                      'veto': bool(decision.veto), 'rule': decision.rule,
                      'verdict': verdict, 'notes': list(decision.notes)},
         'markers': markers,
+        'authorization': authorization,
     }
 
 
@@ -188,4 +197,5 @@ def is_report(data):
         isinstance(decision.get('notes') or [], list) and \
         isinstance(data.get('public_url') or '', str) and \
         isinstance(data.get('secret') or {}, dict) and \
+        isinstance(data.get('authorization') or {}, dict) and \
         isinstance(data.get('peer') or '', str)

@@ -6,7 +6,7 @@ import re
 
 
 from deploy import htdigest, htpasswd
-from e2e import (basic, check_anonymous_page, check_deployment,
+from e2e import (TOKEN_OPTIONS, basic, check_anonymous_page, check_deployment,
                  check_hostile_clients, check_login, check_redirects,
                  check_selftest_clean, check_selftest_clean_logged_in,
                  digest)
@@ -82,7 +82,8 @@ def test_siteminder_sm_user(deployed, public_tmp):
              % users)
     d = deployed('apache-siteminder.conf',
                  [('remoteuser', 'header', 'SM_USER'),
-                  ('remoteuser', 'trusted_proxies', '0.0.0.0/0, ::/0')],
+                  ('remoteuser', 'trusted_proxies', '0.0.0.0/0, ::/0')] +
+                 TOKEN_OPTIONS,
                  edit=replace_block('agent', agent),
                  SM_AGENT_CONF='/nonexistent/WebAgent.conf')
     check_anonymous_page(d.port, d.prefix)

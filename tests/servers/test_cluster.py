@@ -23,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import TracEnv, logged_in_as
-from deploy import (Nginx, deploy_static, gunicorn_service, htpasswd,
-                    ini_options, public_dir, render)
+from deploy import (RPC_COMPONENTS, Nginx, add_rpc_handler, deploy_static,
+                    gunicorn_service, htpasswd, ini_options, public_dir,
+                    render)
 from e2e import (basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in)
 from process import free_port, http, python_env
@@ -60,7 +61,8 @@ class Cluster(object):
                               DATABASE=database, BASE_URL=self.base_url,
                               BALANCER_ADDRESSES=BALANCER)
         self.env = TracEnv(os.path.join(workdir, 'env'),
-                           options + SYNC_OPTIONS)
+                           RPC_COMPONENTS + options + SYNC_OPTIONS)
+        add_rpc_handler(self.env)
         self.env.admin('permission add developers WIKI_ADMIN')
         htdocs = deploy_static(self.env.path,
                                os.path.join(workdir, 'static'))

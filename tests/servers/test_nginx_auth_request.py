@@ -11,6 +11,7 @@ name from the authenticator's answer (auth_request_set)."""
 
 import contextlib
 import os
+import re
 import shutil
 import textwrap
 
@@ -19,8 +20,10 @@ import pytest
 from conftest import logged_in_as
 from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
                     make_env, public_dir, render)
-from e2e import (basic, check_deployment, check_login, check_selftest_clean,
-                 check_selftest_clean_logged_in, forged_basic, selftest,
+from e2e import (TICKETRPC_DENIED, TOKEN_OPTIONS, basic, check_deployment,
+                 check_login, check_selftest_clean,
+                 check_selftest_clean_logged_in, forged_basic, jsonrpc_call,
+                 new_ticket, selftest,
                  the_critical_finding)
 from forwardauth import ForwardAuth, User, basic_user, cookie_values
 from frontends import (NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER,
@@ -54,8 +57,11 @@ def private_site(text):
     asks = [ln[4:] for ln in lines[start:end]
             if ln.strip().startswith(('auth_request ', 'auth_request_set '))]
     assert len(asks) == 5, asks
+    # The four `set` lines of /prefix/ only: the token location keeps
+    # its own.
     kept = [ln for ln in lines[:start] + lines[end + 1:]
-            if not ln.strip().startswith('set $trac_')]
+            if not re.match(r'        set \$trac_(user|name|email|groups) ',
+                            ln)]
     at = kept.index('    location /prefix/ {') + 1
     return '\n'.join(kept[:at] + asks + kept[at:])
 
@@ -75,7 +81,7 @@ class Site(object):
             ('remoteuser', 'name_header', 'Remote-Name'),
             ('remoteuser', 'email_header', 'Remote-Email'),
             ('remoteuser', 'groups_header', 'Remote-Groups'),
-            ('remoteuser', 'sync_groups', 'developers')])
+            ('remoteuser', 'sync_groups', 'developers')] + TOKEN_OPTIONS)
         self.env.admin('permission add developers WIKI_ADMIN')
         self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
         self.htdocs = deploy_static(self.env.path,
@@ -211,7 +217,7 @@ def test_the_sample(site):
     name anyone but the session's user."""
     with site.nginx() as nginx:
         check_deployment(site.port, '/prefix', site.base_url,
-                         basic('alice'))
+                         basic('alice'), rpc_login=False)
         r = http(site.port, '/prefix/login')
         assert r.status == 401
         assert r.header('WWW-Authenticate') == 'Basic realm="forwardauth"'
@@ -355,11 +361,16 @@ def test_a_site_private_as_a_whole(site, tmp_path):
         r = http(site.port, '/prefix/wiki/WikiStart',
                  [session(site)] + forged_authorizations(ATTACKER)[0])
         assert logged_in_as(r) == ATTACKER      # the hole, on every page
+        # The token paths name nobody, even with the lines moved up.
+        r = jsonrpc_call(site.port, '/prefix/ticketrpc', 'ticket.create',
+                         new_ticket(), [session(site)] +
+                         forged_authorizations(ATTACKER)[0])
+        assert r.fault[0] == TICKETRPC_DENIED, r
         rv, lines = selftest(site.env, site.base_url,
                              '--cookie-file=%s' % jar)
     critical = the_critical_finding(rv, lines)
     assert critical.startswith('CRITICAL /prefix/, /prefix/login, '
-                               '/prefix/login/xmlrpc and '), lines
+                               '/prefix/logout and 10 more: '), lines
     assert 'with the session of --cookie-file, the user name' in critical
 
 

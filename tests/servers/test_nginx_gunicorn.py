@@ -15,8 +15,9 @@ from browser import Chromium, find_chromium
 from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
                     htpasswd, make_env, render)
 from conftest import logged_in_as
-from e2e import (basic, check_deployment, check_selftest_clean, forged_basic,
-                 selftest, the_critical_finding)
+from e2e import (basic, check_api_clients, check_deployment,
+                 check_selftest_clean, forged_basic, jsonrpc_call, new_ticket,
+                 selftest, the_critical_finding, xmlrpc_call)
 from process import Server, free_port, http
 
 
@@ -157,6 +158,12 @@ class Backend(object):
             nginx.stop()
 
 
+#: /login and the RPC paths below it, which the sample authenticates
+#: alike: the self-test names them together.
+LOGIN_PATHS = ('/prefix/login, /prefix/login/rpc, /prefix/login/xmlrpc, '
+               '/prefix/login/jsonrpc')
+
+
 @pytest.fixture(scope='module')
 def backend(plugin_site):
     from deploy import public_dir
@@ -182,9 +189,9 @@ ATTACHMENT_LOCATION = '''
 
 def test_selftest_finds_a_location_that_passes_remote_user(backend):
     with backend.nginx(edit(
-            '        location = /prefix/login {',
+            '        location /prefix/login {',
             ATTACHMENT_LOCATION % backend.backend +
-            '        location = /prefix/login {')):
+            '        location /prefix/login {')):
         rv, lines = selftest(backend.env, backend.base_url)
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
@@ -213,13 +220,14 @@ def test_selftest_finds_remote_user_where_no_password_is_checked(backend):
         rv, lines = selftest(backend.env, backend.base_url)
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
-        "CRITICAL /prefix/, /prefix/login/xmlrpc, /prefix/logout and "), lines
+        "CRITICAL /prefix/, /prefix/logout, /prefix/wiki/WikiStart and "
+        "10 more: "), lines
     assert "the user name of a client's Basic credentials is accepted " \
         "although their password is wrong" in critical
     assert 'set $trac_user $remote_user;' in critical
     assert '/prefix/login:' not in critical
-    assert any(ln.startswith('OK       /prefix/login: the front end asks '
-                            'for a login first') for ln in lines), lines
+    assert any(ln.startswith('OK       %s: the front end asks for a login '
+                             'first' % LOGIN_PATHS) for ln in lines), lines
 
 
 def test_selftest_finds_satisfy_any_on_login(backend):
@@ -235,8 +243,8 @@ def test_selftest_finds_satisfy_any_on_login(backend):
         rv, lines = selftest(backend.env, backend.base_url)
     critical = the_critical_finding(rv, lines)
     assert critical.startswith(
-        "CRITICAL /prefix/login: the user name of a client's Basic "
-        "credentials is accepted although their password is wrong"), lines
+        "CRITICAL %s: the user name of a client's Basic credentials is "
+        "accepted although their password is wrong" % LOGIN_PATHS), lines
     assert backend.env.db("SELECT name FROM auth_cookie") == []
 
 
@@ -271,19 +279,127 @@ def test_selftest_logged_in_finds_a_login_location_that_passes_groups(
         backend.env.configure('remoteuser', groups_header='',
                               sync_groups='')
     assert rv == 0, anonymous
-    assert any(ln.startswith('OK       /prefix/login: the front end asks '
-                            'for a login first') for ln in anonymous)
+    assert any(ln.startswith('OK       %s: the front end asks for a login '
+                             'first' % LOGIN_PATHS) for ln in anonymous)
     assert the_critical_finding(rv_user, logged_in).startswith(
-        "CRITICAL /prefix/login: a client's X-Remote-Groups reaches Trac: "
-        "a user logged in on this path could put themself in [remoteuser] "
-        "sync_groups"), logged_in
-    assert any(ln.startswith('WARN     /prefix/login: the front end refused '
-                            'the credentials of mallory (HTTP 401)')
-               for ln in refused), refused
+        "CRITICAL %s: a client's X-Remote-Groups reaches Trac: a user "
+        "logged in on this path could put themself in [remoteuser] "
+        "sync_groups" % LOGIN_PATHS), logged_in
+    assert any(ln.startswith('WARN     %s: the front end refused the '
+                             'credentials of mallory (HTTP 401)'
+                             % LOGIN_PATHS) for ln in refused), refused
     # The probe logged nobody in and synced nothing.
     assert backend.env.db("SELECT name FROM auth_cookie") == []
     assert backend.env.db("SELECT username FROM permission WHERE "
                           "action='developers'") == []
+
+
+# API clients
+
+#: The sample as it was: an exact match for /login, so that the RPC
+#: paths below it reach Trac without a name (issue 19).
+EXACT_LOGIN = edit('        location /prefix/login {',
+                   '        location = /prefix/login {')
+
+#: A token location written with proxy_set_header lines of its own: it
+#: inherits none of the site's, and the client's Remote-User goes
+#: through.
+LEAKY_TOKEN_LOCATION = edit(
+    '            set $trac_authorization $http_authorization;\n',
+    '            set $trac_authorization $http_authorization;\n'
+    '            proxy_set_header Authorization $trac_authorization;\n'
+    '            proxy_set_header SCRIPT_NAME /prefix;\n'
+    '            proxy_set_header Host $host;\n')
+
+
+def warnings(lines):
+    return [ln for ln in lines if ln.startswith('WARN')]
+
+
+def test_rpc_paths_below_an_exact_login_location(backend, tmp_path):
+    """With `location = /prefix/login`, a Basic RPC client's calls to
+    /prefix/login/xmlrpc reach Trac without a name: the end-to-end check
+    of API clients fails on it, and the self-test warns, anonymous and
+    with the test account; the sample passes both."""
+    with backend.nginx(EXACT_LOGIN):
+        with pytest.raises(AssertionError):
+            check_api_clients(backend.port, '/prefix', basic())
+        r = xmlrpc_call(backend.port, '/prefix/login/xmlrpc',
+                        'system.whoami', headers=basic())
+        assert r.result == 'anonymous'      # what the test is about
+        rv, anonymous = selftest(backend.env, backend.base_url)
+        rv_user, logged_in = selftest(
+            backend.env, backend.base_url, '--user=alice',
+            '--password-file=' + password_file(str(tmp_path)))
+    for code, lines in ((rv, anonymous), (rv_user, logged_in)):
+        assert code == 0, lines
+        assert warnings(lines) == [
+            "WARN     /prefix/login/rpc, /prefix/login/xmlrpc, "
+            "/prefix/login/jsonrpc: the front end asks for a login on "
+            "/prefix/login but not on this path below it: an RPC client's "
+            "credentials are never checked here, and its calls stay "
+            "anonymous. Fix: nginx: make the login location a prefix "
+            "match (`location <prefix>/login`, not `location = "
+            "<prefix>/login`), so that auth_basic checks the RPC paths "
+            "below it too (as in nginx-gunicorn.conf); or, with "
+            "[remoteuser] tokens = true, list the path in token_paths and "
+            "pass the client's Authorization on there"], lines
+    with backend.nginx(lambda text: text):
+        check_api_clients(backend.port, '/prefix', basic())
+        check_selftest_clean(backend.env, backend.base_url)
+
+
+def test_token_paths_through_nginx(backend):
+    """tokens on: the sample's token path takes the client's
+    Authorization to Trac; the default token_paths would include the
+    paths below /login, where nginx asks for a password (WARN); a token
+    location that drops Authorization, or lets a client's Remote-User
+    through, is found."""
+    backend.env.configure('remoteuser', tokens='true', token_paths='')
+    backend.env.admin('upgrade')
+    try:
+        with backend.nginx(lambda text: text):
+            backend.env.configure('remoteuser', token_paths='/ticketrpc')
+            check_selftest_clean(backend.env, backend.base_url)
+            backend.env.configure('remoteuser', token_paths=(
+                '/login/rpc, /login/xmlrpc, /login/jsonrpc, /ticketrpc'))
+            rv, lines = selftest(backend.env, backend.base_url)
+        assert rv == 0, lines
+        assert [ln[:60] for ln in warnings(lines)] == [
+            'WARN     /prefix/login/rpc, /prefix/login/xmlrpc, /prefix/lo'
+        ], lines
+        assert 'the front end asks for a login on this token path (HTTP ' \
+            '401): token clients cannot pass a single sign-on or a ' \
+            'password check. Fix: let token_paths through to Trac: ' \
+            'nginx: ' in warnings(lines)[0]
+        backend.env.configure('remoteuser', token_paths='/ticketrpc')
+        with backend.nginx(edit(
+                '            set $trac_authorization $http_authorization;',
+                '            set $trac_authorization "";')):
+            rv, lines = selftest(backend.env, backend.base_url)
+        assert rv == 0, lines
+        assert warnings(lines) == [
+            "WARN     /prefix/ticketrpc: the front end does not pass the "
+            "client's Authorization header on to Trac on this token path: "
+            "no token ever arrives. Fix: nginx: `set $trac_authorization "
+            "$http_authorization;` in the token paths' location and "
+            "`proxy_set_header Authorization $trac_authorization;` (as in "
+            "nginx-gunicorn.conf), never `proxy_set_header Authorization "
+            "\"\";` there"], lines
+        with backend.nginx(LEAKY_TOKEN_LOCATION):
+            r = jsonrpc_call(backend.port, '/prefix/ticketrpc',
+                             'ticket.create', new_ticket(),
+                             [('Remote-User', 'admin')])
+            assert r.result['reporter'] == 'admin'  # what it is about
+            with pytest.raises(AssertionError):
+                check_api_clients(backend.port, '/prefix', basic())
+            rv, lines = selftest(backend.env, backend.base_url)
+        critical = the_critical_finding(rv, lines)
+        assert critical.startswith(
+            "CRITICAL /prefix/ticketrpc: a client's Remote-User header is "
+            "accepted as the user name"), lines
+    finally:
+        backend.env.configure('remoteuser', tokens='false', token_paths='')
 
 
 FORWARDED_HEADERS = '''
@@ -337,9 +453,9 @@ def test_chromium_runs_the_panel_self_test(backend, tmp_path):
     browser = Chromium(str(tmp_path))
     try:
         with backend.nginx(edit(
-                '        location = /prefix/login {',
+                '        location /prefix/login {',
                 ATTACHMENT_LOCATION % backend.backend +
-                '        location = /prefix/login {')):
+                '        location /prefix/login {')):
             browser.go(login)
             browser.wait_for("document.querySelector('.trac-author-user')")
             assert browser.evaluate("document.querySelector("

@@ -17,7 +17,10 @@ import pytest
 
 from browser import Chromium, Client
 from conftest import logged_in_as
-from e2e import check_selftest_clean, check_sso_refusal, sso_options
+from deploy import edit
+from e2e import (bearer, check_selftest_clean, check_sso_refusal,
+                 check_token_client, check_token_refused, jsonrpc_call,
+                 make_token, new_ticket, selftest, sso_options, xmlrpc_call)
 from oidc import Provider, deploy
 from process import http
 
@@ -216,3 +219,77 @@ def test_relying_party_session_ends_with_the_id_token(module_tmp,
             d.stop()
     finally:
         short.stop()
+
+
+# API clients: personal access tokens beside the single sign-on
+
+#: The sample without its token paths, protecting /login and every path
+#: below it, as <Location /prefix/login> would (mod_auth_mellon's sample
+#: did): API clients are sent to the provider.
+LOGIN_PREFIX = [
+    edit('<LocationMatch "^/prefix/(login|oidc/callback)$">',
+         '<LocationMatch "^/prefix/(login(/.*)?|oidc/callback)$">'),
+    edit('<LocationMatch "^/prefix/(login/(rpc|xmlrpc|jsonrpc)|ticketrpc)$">',
+         '<LocationMatch "^/prefix/ticketrpc$">')]
+
+
+def test_a_token_through_the_single_sign_on(site):
+    """carol, whom the provider signs in, makes a token (here with
+    trac-admin): it creates tickets as carol through XML-RPC below
+    /login and trac-ticketrpc, past mod_auth_openidc; removed, it is
+    refused with 401 and no cookie of Trac's or mod_auth_openidc's.
+    carol's browser session is no API login on a token path."""
+    client = Client()
+    assert logged_in_as(client.login(site.base_url + '/login',
+                                     sub='carol')) == CAROL
+    token, token_id = make_token(site.env, 'carol', '--name=bot')
+    check_token_client(site.port, '/prefix', token, 'carol',
+                       xmlrpc_path='/login/xmlrpc')
+    r = xmlrpc_call(site.port, '/prefix/login/rpc', 'system.whoami',
+                    headers=bearer(token))
+    assert r.result == 'carol', r
+    session = '; '.join('%s=%s' % (name, client.cookie(name)) for name in
+                        ('trac_auth', 'mod_auth_openidc_session'))
+    r = xmlrpc_call(site.port, '/prefix/login/xmlrpc', 'system.whoami',
+                    headers=[('Cookie', session)])
+    assert r.result == 'anonymous', r
+    site.env.admin('remoteuser token remove', token_id)
+    for path in ('/login/xmlrpc', '/ticketrpc'):
+        r = jsonrpc_call(site.port, '/prefix' + path, 'ticket.create',
+                         new_ticket(), bearer(token) + [('Cookie', session)])
+        check_token_refused(r)
+    assert not site.env.db("SELECT id FROM ticket WHERE reporter!='carol'")
+
+
+def test_token_paths_behind_the_provider(module_tmp, staged_site, provider):
+    """The login match a prefix, no token paths: the token client meets
+    mod_auth_openidc (the check fails), and the self-test says to let
+    token_paths through."""
+    def broken(text):
+        for change in LOGIN_PREFIX:
+            text = change(text)
+        return text
+    d = deploy(os.path.join(module_tmp, 'prefix'), staged_site, provider,
+               OPTIONS, broken)
+    try:
+        d.env.admin('upgrade')
+        token, _ = make_token(d.env, 'carol')
+        with pytest.raises(AssertionError):
+            check_token_client(d.port, '/prefix', token, 'carol',
+                               xmlrpc_path='/login/xmlrpc')
+        r = xmlrpc_call(d.port, '/prefix/login/xmlrpc', 'system.whoami',
+                        headers=bearer(token))
+        assert r.status == 401 and r.result is None, r
+        rv, lines = selftest(d.env, d.base_url)
+    finally:
+        d.stop()
+    assert rv == 0, lines
+    warned = [ln for ln in lines if ln.startswith('WARN')]
+    assert len(warned) == 1, lines
+    assert warned[0].startswith(
+        "WARN     /prefix/login/rpc, /prefix/login/xmlrpc, "
+        "/prefix/login/jsonrpc: the front end asks for a login on this "
+        "token path (HTTP 401): token clients cannot pass a single sign-on"
+        " or a password check. Fix: let token_paths through to Trac: "
+        "Apache: "), lines
+

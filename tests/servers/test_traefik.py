@@ -16,9 +16,9 @@ import pytest
 
 from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
-from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
-                 check_selftest_clean_logged_in, forged_basic, selftest,
-                 the_critical_finding)
+from e2e import (ATTACKER, TOKEN_OPTIONS, basic, check_deployment,
+                 check_selftest_clean, check_selftest_clean_logged_in,
+                 forged_basic, selftest, the_critical_finding)
 from forwardauth import ForwardAuth, User
 from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
                        TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER,
@@ -45,7 +45,7 @@ class Site(TracBehind):
             ('remoteuser', 'name_header', 'Remote-Name'),
             ('remoteuser', 'email_header', 'Remote-Email'),
             ('remoteuser', 'groups_header', 'Remote-Groups'),
-            ('remoteuser', 'sync_groups', 'developers')])
+            ('remoteuser', 'sync_groups', 'developers')] + TOKEN_OPTIONS)
         self.env.admin('permission add developers WIKI_ADMIN')
         self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
         self.assertions = Assertions(workdir)
@@ -114,7 +114,7 @@ def test_the_sample(site):
     nobody and change nobody's groups; logout; the self-test."""
     with site.traefik():
         cookie = check_deployment(site.port, '/prefix', site.base_url,
-                                  basic('alice'))
+                                  basic('alice'), rpc_login=False)
         assert dict(site.env.db(
             "SELECT name, value FROM session_attribute WHERE sid='alice' "
             "AND name IN ('email', 'name')")) == {
@@ -260,3 +260,4 @@ def test_the_self_test_of_a_route_that_keeps_the_client_header(site):
             "accepted as the user name" in ln and IDENTITY_FIX in ln], lines
     assert [ln for ln in critical if "a client's Remote-Name, Remote-Email, "
             "Remote-Groups reaches Trac" in ln and PROFILE_FIX in ln], lines
+

@@ -188,10 +188,31 @@ def deploy_static(env_path, dest):
     return os.path.join(dest, 'htdocs')
 
 
+#: The RPC plugins of every deployment: trac-ticketrpc (JSON-RPC at
+#: /ticketrpc, from PyPI) and the tests' XML-RPC handler at /login/rpc
+#: and /login/xmlrpc (rpchandler.py, in the environment's plugins/).
+RPC_COMPONENTS = [('components', 'tracticketrpc.*', 'enabled'),
+                  ('components', 'rpchandler.*', 'enabled')]
+
+
 def make_env(base, name='env', options=()):
-    """A Trac environment the server's workers may write."""
-    env = TracEnv(os.path.join(base, name), options)
+    """A Trac environment the server's workers may write, with the RPC
+    plugins API clients call."""
+    env = TracEnv(os.path.join(base, name), RPC_COMPONENTS + list(options))
+    add_rpc_handler(env)
+    if ('remoteuser', 'tokens', 'true') in options:
+        env.admin('upgrade')    # the tokens' table, as Trac asks
     return env
+
+
+def add_rpc_handler(env):
+    """Put the tests' XML-RPC handler into the environment's plugins/
+    (enabled by RPC_COMPONENTS)."""
+    plugins = os.path.join(env.path, 'plugins')
+    os.makedirs(plugins, exist_ok=True)
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             'rpchandler.py'), plugins)
+    os.chmod(os.path.join(plugins, 'rpchandler.py'), 0o644)
 
 
 APACHE_BASE = """\

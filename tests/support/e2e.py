@@ -1,5 +1,8 @@
 """The checks every deployment must pass, whatever the server."""
 
+import json
+import xmlrpc.client
+
 from browser import Client
 from conftest import logged_in_as
 from deploy import PASSWORD
@@ -119,10 +122,13 @@ def digest(port, path, user='alice', realm='trac'):
     return [('Authorization', value)]
 
 
-def check_deployment(port, prefix, base_url, credentials, static=True):
+def check_deployment(port, prefix, base_url, credentials, static=True,
+                     rpc_login=True):
     """Everything a deployment with password authentication on /login
     must do: the anonymous page, the static files, the challenge, a real
-    login, hostile clients, redirects. Returns the login's cookie."""
+    login, hostile clients, redirects, API clients (`rpc_login`: the
+    front end checks `credentials` on the RPC paths below /login too).
+    Returns the login's cookie."""
     check_anonymous_page(port, prefix)
     if static:
         check_static(port, prefix)
@@ -130,7 +136,177 @@ def check_deployment(port, prefix, base_url, credentials, static=True):
     cookie = check_login(port, prefix, base_url, credentials)
     check_hostile_clients(port, prefix, credentials)
     check_redirects(port, prefix, base_url)
+    check_api_clients(port, prefix, credentials if rpc_login else None)
     return cookie
+
+
+# API clients
+
+#: The XML-RPC paths below /login (the tests' handler, rpchandler.py,
+#: answers there as TracXMLRPC does), TracXMLRPC's JSON-RPC path (no
+#: handler here: Trac's 404 page), and trac-ticketrpc's JSON-RPC path.
+XMLRPC_PATHS = ('/login/rpc', '/login/xmlrpc')
+JSONRPC_PATH = '/login/jsonrpc'
+TICKETRPC_PATH = '/ticketrpc'
+
+
+class RpcReply(object):
+    """An RPC call's HTTP answer and, when the handler answered, its
+    result or fault."""
+
+    def __init__(self, reply, result=None, fault=None):
+        self.reply = reply
+        self.status = reply.status
+        self.result = result
+        self.fault = fault
+
+    def cookies(self):
+        return self.reply.cookies()
+
+    def header(self, name):
+        return self.reply.header(name)
+
+    def __repr__(self):
+        return 'RpcReply(%s, result=%r, fault=%r, body=%r)' % (
+            self.status, self.result, self.fault, self.reply.body[:300])
+
+
+def xmlrpc_call(port, path, method, params=(), headers=()):
+    """An XML-RPC call, as xmlrpc.client sends it."""
+    body = xmlrpc.client.dumps(tuple(params), method).encode('utf-8')
+    r = http(port, path, list(headers) + [('Content-Type', 'text/xml')],
+             method='POST', body=body)
+    if r.status != 200 or 'xml' not in (r.header('Content-Type') or ''):
+        return RpcReply(r)
+    try:
+        return RpcReply(r, xmlrpc.client.loads(r.body)[0][0])
+    except xmlrpc.client.Fault as fault:
+        return RpcReply(r, fault=(fault.faultCode, fault.faultString))
+
+
+def jsonrpc_call(port, path, method, params=None, headers=()):
+    """A JSON-RPC 2.0 call, as trac-ticketrpc's clients send it
+    (Content-Type exactly application/json: it refuses any other)."""
+    body = json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': method,
+                       'params': params or {}}).encode('utf-8')
+    r = http(port, path, list(headers) +
+             [('Content-Type', 'application/json')], method='POST',
+             body=body)
+    if r.status != 200 or 'json' not in (r.header('Content-Type') or ''):
+        return RpcReply(r)
+    data = json.loads(r.body)
+    error = data.get('error')
+    return RpcReply(r, data.get('result'),
+                    (error['code'], error['message']) if error else None)
+
+
+def new_ticket(summary='made by an API client'):
+    """trac-ticketrpc's ticket.create parameters."""
+    return {'summary': summary, 'description': 'by the end-to-end tests',
+            'project': 'test'}
+
+
+#: trac-ticketrpc's error code for a missing permission.
+TICKETRPC_DENIED = 1000
+
+
+def check_api_clients(port, prefix, login=None):
+    """What an API client meets. `login`: the credentials the front end
+    checks on the RPC paths below /login (None where it lets them
+    through to Trac, the token paths of a single sign-on site).
+
+    No forged identity header, and no Basic credentials with a wrong
+    password, make a client anyone on an API path: where the front end
+    checks credentials it refuses them (401), elsewhere Trac serves the
+    call anonymously. With `login`, the XML-RPC handler sees alice, and
+    her ticket is hers."""
+    for path in XMLRPC_PATHS:
+        for headers in hostile_headers():
+            r = xmlrpc_call(port, prefix + path, 'system.whoami',
+                            headers=headers)
+            if login is None:
+                assert r.result == 'anonymous', (path, headers, r)
+            else:
+                assert r.status == 401 and r.result is None, \
+                    (path, headers, r)
+            assert not [c for c in r.cookies()
+                        if c.startswith('trac_auth=')], (path, headers)
+            if login is not None and not any(
+                    n.lower() == 'authorization' for n, v in headers):
+                fresh = login() if callable(login) else login
+                r = xmlrpc_call(port, prefix + path, 'system.whoami',
+                                headers=list(fresh) + headers)
+                assert r.result == 'alice', (path, headers, r)
+        if login is not None:
+            fresh = login() if callable(login) else login
+            r = xmlrpc_call(port, prefix + path, 'ticket.create',
+                            ['from %s' % path, 'by XML-RPC'], fresh)
+            assert isinstance(r.result, int), r
+    for headers in hostile_headers():
+        r = http(port, prefix + JSONRPC_PATH, headers)
+        assert r.status == (404 if login is None else 401), (headers, r.status)
+        assert logged_in_as(r) is None, headers
+        r = jsonrpc_call(port, prefix + TICKETRPC_PATH, 'ticket.create',
+                         new_ticket('forged'), headers)
+        assert r.fault is not None and r.fault[0] == TICKETRPC_DENIED, \
+            (headers, r)
+        assert not [c for c in r.cookies() if c.startswith('trac_auth=')], \
+            headers
+
+
+#: Personal access tokens on, on the default token paths: the samples
+#: that let API clients through to Trac say so in their trac.ini.
+TOKEN_OPTIONS = [('remoteuser', 'tokens', 'true'),
+                 ('remoteuser', 'token_paths',
+                  '/login/rpc, /login/xmlrpc, /login/jsonrpc, /ticketrpc')]
+
+
+# Personal access tokens
+
+def make_token(env, user, *options):
+    """`trac-admin ENV remoteuser token add USER ...`: (token, its ID)."""
+    import re
+    lines = env.admin('remoteuser token add', user, *options).splitlines()
+    token_id = re.match(r'Token (\S+) \(', lines[0]).group(1)
+    return lines[-1], token_id
+
+
+def bearer(token):
+    return [('Authorization', 'Bearer ' + token)]
+
+
+def no_login_cookie(reply):
+    return not [c for c in reply.cookies() if c.startswith('trac_auth=')]
+
+
+def check_token_client(port, prefix, token, owner, xmlrpc_path=None):
+    """A token acts as its owner through the front end: a ticket made
+    with trac-ticketrpc at /ticketrpc (Bearer, and Basic with the token
+    as the owner's password), and, when `xmlrpc_path` is a token path
+    there, XML-RPC; never with a login cookie."""
+    for credentials in (bearer(token),
+                        [('Authorization',
+                          basic_credentials(owner, token))]):
+        r = jsonrpc_call(port, prefix + TICKETRPC_PATH, 'ticket.create',
+                         new_ticket('by %s' % owner), credentials)
+        assert r.fault is None and r.result['reporter'] == owner, r
+        assert no_login_cookie(r), r.reply.headers
+    if xmlrpc_path:
+        r = xmlrpc_call(port, prefix + xmlrpc_path, 'system.whoami',
+                        headers=bearer(token))
+        assert r.result == owner, r
+        r = xmlrpc_call(port, prefix + xmlrpc_path, 'ticket.create',
+                        ['by XML-RPC', 'with a token'], bearer(token))
+        assert isinstance(r.result, int), r
+        assert no_login_cookie(r), r.reply.headers
+
+
+def check_token_refused(reply):
+    """Trac's answer to a token it refuses: 401, Bearer, no cookie."""
+    assert reply.status == 401, reply
+    assert (reply.header('WWW-Authenticate') or '').startswith('Bearer'), \
+        reply.reply.headers
+    assert not reply.cookies(), reply.reply.headers
 
 
 def sso_options(prefix, name, email, groups):
@@ -142,8 +318,9 @@ def sso_options(prefix, name, email, groups):
     The test's browser is on loopback; a real one is no trusted proxy,
     so loopback is taken out of trusted_proxies: what the module sets
     must count from any peer. Every refusal is logged, not once per
-    five minutes."""
-    return [('remoteuser', 'header', ''),
+    five minutes. API clients use tokens, on the paths the samples let
+    through."""
+    return TOKEN_OPTIONS + [('remoteuser', 'header', ''),
             ('remoteuser', 'local_domains', 'example.com'),
             ('remoteuser', 'name_header', 'env:' + prefix + name),
             ('remoteuser', 'email_header', 'env:' + prefix + email),

@@ -310,3 +310,26 @@ def test_panel_without_the_probe(env):
     assert r.status == 200
     assert 'remoteuser-selftest-run' not in r.body
     assert 'remoteuserauth.probe.*</code>) is\n        disabled' in r.body
+
+
+def test_the_token_paths_the_self_test_checks(make_env):
+    """The token paths while tokens are read (the malformed entry left
+    out), none otherwise; the probe
+    on a token path reports the Authorization header's scheme only, and
+    answers before a token is judged (a refused one would be a 401)."""
+    off = make_env()
+    assert SelfTestProbe(off.env()).selftest_config().token_paths == ()
+    on = make_env(('remoteuser', 'tokens', 'true'),
+                  ('remoteuser', 'token_paths', '/ticketrpc, /api/, x'))
+    on.admin('upgrade')
+    assert SelfTestProbe(on.env()).selftest_config().token_paths == (
+        '/api', '/ticketrpc')
+    for value, scheme in (('Bearer tracpat_' + 'A' * 49, 'Bearer'),
+                          ('Bearer %s-bearer' % MARKER, 'Bearer'),
+                          ('Basic\r\nX: y', '(other)')):
+        r = probe(on, '/ticketrpc', headers=[('Authorization', value)])
+        assert r.status == 200, r.body[:500]
+        report = json.loads(r.body)
+        assert report['authorization']['scheme'] == scheme
+        assert report['authorization']['forged'] == (MARKER in value)
+        assert 'tracpat_' not in r.body and 'AAAA' not in r.body
