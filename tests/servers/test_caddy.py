@@ -12,9 +12,11 @@ from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, forged_basic, selftest,
-                 the_critical_finding)
-from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER, Assertions, Caddy,
-                       TracBehind, check_assertions, check_logout, running)
+                 the_critical_finding, the_warning)
+from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER,
+                       CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION, Assertions,
+                       Caddy, TracBehind, check_assertions, check_logout,
+                       running, tokens_on)
 from process import http
 
 pytestmark = pytest.mark.servers
@@ -116,3 +118,19 @@ def test_the_self_test_of_a_caddyfile_that_keeps_the_client_header(site):
     assert "`header_up Remote-User {http.auth.user.id}` only in the route " \
         "where basic_auth checked the password" in critical
     assert site.logins() == logins
+
+
+def test_the_self_test_of_a_token_route_that_drops_authorization(site):
+    """The token route written as the site's (`header_up -Authorization`
+    among its lines): no token reaches Trac, and the self-test says what
+    to take out of the Caddyfile."""
+    with tokens_on(site.env), \
+            site.caddy(CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), lines
+    assert the_warning(rv, lines) == (
+        "WARN     /prefix/ticketrpc: the front end does not pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: Caddy: no `header_up -Authorization` in "
+        "the reverse_proxy of the token paths' route (as the "
+        "trac_token_path snippet of caddy-gunicorn.caddyfile)"), lines

@@ -12,11 +12,11 @@ from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, forged_basic, selftest,
-                 the_critical_finding)
-from frontends import (HAPROXY_ADDS_THE_HEADER,
+                 the_critical_finding, the_warning)
+from frontends import (HAPROXY_ADDS_THE_HEADER, HAPROXY_DROPS_AUTHORIZATION,
                        HAPROXY_NAMES_WHOEVER_THE_CLIENT_SAYS, Assertions,
                        HAProxy, TracBehind, check_assertions, check_logout,
-                       running)
+                       running, tokens_on)
 from process import http, require
 
 pytestmark = pytest.mark.servers
@@ -145,3 +145,21 @@ def test_the_self_test_of_the_name_set_on_every_page(site):
         "set-header Remote-User %[http_auth_user] if login` only with the " \
         "acl of the `http-request auth` rule that checked it" in critical, \
         critical
+
+
+def test_the_self_test_of_authorization_deleted_everywhere(site):
+    """`http-request del-header Authorization` without `unless
+    token_path`: no token reaches Trac, and the self-test says so in
+    HAProxy's words."""
+    with tokens_on(site.env), site.haproxy(HAPROXY_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: HAProxy)'), \
+        lines
+    assert the_warning(rv, lines) == (
+        "WARN     /prefix/ticketrpc: the front end does not pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: HAProxy: `http-request del-header "
+        "Authorization unless token_path`, with an acl for the token paths "
+        "(`acl token_path path <prefix>/ticketrpc`; as in "
+        "haproxy-gunicorn.cfg), never an unconditional del-header of it"), \
+        lines

@@ -25,10 +25,11 @@ from conftest import logged_in_as
 from deploy import Nginx, deploy_static, htpasswd, make_env, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, selftest,
-                 the_critical_finding)
-from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER, Assertions,
+                 the_critical_finding, the_warning)
+from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER,
+                       UWSGI_TOKEN_LOCATION_DROPS_AUTHORIZATION, Assertions,
                        check_assertions, check_logout, nginx_to_uwsgi_on_tcp,
-                       render_changed, uwsgi_on_tcp, uwsgi_request)
+                       render_changed, tokens_on, uwsgi_on_tcp, uwsgi_request)
 from process import free_port, http, require
 
 pytestmark = pytest.mark.servers
@@ -254,3 +255,21 @@ def test_the_self_test_of_the_client_header_not_blanked(site):
         in critical, critical
     assert 'proxy_set_header does nothing under uwsgi_pass' in critical
     assert '`proxy_set_header' not in critical
+
+
+def test_the_self_test_of_a_token_location_that_drops_authorization(site):
+    """The token location without the client's Authorization: the fix
+    is a uwsgi_param line, as everything nginx hands uWSGI."""
+    with tokens_on(site.env), \
+            site.servers(nginx_change=UWSGI_TOKEN_LOCATION_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    assert the_warning(rv, lines) == (
+        "WARN     /prefix/ticketrpc: the front end does not pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: nginx (uwsgi_pass): `set "
+        "$trac_authorization $http_authorization;` in the token paths' "
+        "location and `uwsgi_param HTTP_AUTHORIZATION $trac_authorization;` "
+        "(as in nginx-uwsgi.conf), never `uwsgi_param HTTP_AUTHORIZATION "
+        "\"\";` there (proxy_set_header does nothing under uwsgi_pass)"), \
+        lines

@@ -18,9 +18,10 @@ from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, TOKEN_OPTIONS, basic, check_deployment,
                  check_selftest_clean, check_selftest_clean_logged_in,
-                 forged_basic, selftest, the_critical_finding)
+                 forged_basic, selftest, the_critical_finding, the_warning)
 from forwardauth import ForwardAuth, User
 from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
+                       TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION,
                        TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER,
                        TRAEFIK_WITHOUT_THE_USER_IN_THE_ANSWER, Assertions,
                        TracBehind, Traefik, check_assertions, check_logout,
@@ -261,3 +262,20 @@ def test_the_self_test_of_a_route_that_keeps_the_client_header(site):
     assert [ln for ln in critical if "a client's Remote-Name, Remote-Email, "
             "Remote-Groups reaches Trac" in ln and PROFILE_FIX in ln], lines
 
+
+def test_the_self_test_of_a_token_router_that_drops_authorization(site):
+    """The token paths' router with the site's middleware, which clears
+    Authorization: no token reaches Trac on any of them, and the
+    self-test says what to change in Traefik's words."""
+    with site.traefik(TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Traefik)'), lines
+    warning = the_warning(rv, lines)
+    assert warning.startswith(
+        "WARN     /prefix/login/rpc, /prefix/login/xmlrpc, "
+        "/prefix/login/jsonrpc, /prefix/ticketrpc: the front end does not "
+        "pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: Traefik: no `Authorization: \"\"` in the "
+        "customRequestHeaders of the token paths' router (as the "
+        "trac-token-path middleware of traefik-dynamic.yml)"), lines
