@@ -373,7 +373,6 @@ TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER = edit(
 # Traefik: the router of the other pages without the middleware that
 # clears the identity headers.
 TRAEFIK_KEEPS_THE_CLIENT_HEADER = edit(
-    '      middlewares:\n'
     '        - trac-anonymous\n', '')
 
 # HAProxy: add-header instead of set-header, without the del-header
