@@ -31,22 +31,106 @@ def _memoize_plugin_requirements():
     """Trac loads each plugin entry point with `require=True`, which
     makes pkg_resources scan the whole of sys.path again to check the
     plugin's requirements: two thirds of opening an environment. Nothing
-    installs or removes a distribution while the tests run, so a
-    requirement met once stays met; one that is not met is checked again
-    each time, as before."""
-    met = set()
+    installs or removes a distribution while the tests run, so the
+    answer stays what it was the first time: met, or the same error
+    (Trac's optional components whose extras are not installed, such
+    as docutils, are asked each time an environment opens)."""
+    answers = {}
     require = pkg_resources.EntryPoint.require
 
     def require_once(self, env=None, installer=None):
         key = (self.dist and self.dist.project_name, self.extras)
-        if key not in met:
-            require(self, env, installer)
-            met.add(key)
+        if key not in answers:
+            try:
+                require(self, env, installer)
+            except Exception as e:
+                answers[key] = e
+            else:
+                answers[key] = None
+        if answers[key] is not None:
+            raise answers[key]
     pkg_resources.EntryPoint.require = require_once
 
 
 _memoize_plugin_requirements()
+
+
+def _no_scan_for_no_plugins():
+    """Opening an environment, Trac asks pkg_resources for the plugins
+    of its plugins/ folder, which first indexes every distribution on
+    sys.path (a tenth of the fast suite). When the folder holds none,
+    the answer is no plugins and no errors without looking; a folder
+    with eggs is asked as before."""
+    find_plugins = pkg_resources.WorkingSet.find_plugins
+
+    def find_plugins_if_any(self, plugin_env, *args, **kwargs):
+        if not list(plugin_env):
+            return [], {}
+        return find_plugins(self, plugin_env, *args, **kwargs)
+    pkg_resources.WorkingSet.find_plugins = find_plugins_if_any
+
+
+_no_scan_for_no_plugins()
+import trac.web.chrome  # noqa: E402
+import trac.web.main  # noqa: E402
 from trac.web.main import dispatch_request  # noqa: E402
+
+
+class _SharedTemplateCode(object):
+    """Jinja2's bytecode cache, held in memory and shared by every
+    environment of the test run. Trac compiles each template once per
+    environment; the tests make hundreds of environments, whose
+    templates are the same files. The key holds what the compiled code
+    depends on besides the source (Trac's text overlay compiles the same
+    file without autoescape)."""
+
+    def __init__(self):
+        import jinja2
+        self.cache = jinja2.BytecodeCache()
+        self.cache.load_bytecode = self.load
+        self.cache.dump_bytecode = self.dump
+        self.code = {}
+
+    def key(self, bucket):
+        env = bucket.environment
+        return (bucket.key, bucket.checksum, repr(env.autoescape),
+                env.line_statement_prefix, env.variable_start_string)
+
+    def load(self, bucket):
+        code = self.code.get(self.key(bucket))
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump(self, bucket):
+        self.code[self.key(bucket)] = bucket.bytecode_to_string()
+
+
+def _share_compiled_templates():
+    shared = _SharedTemplateCode()
+    make = trac.web.chrome.jinja2env
+
+    def jinja2env(**kwargs):
+        jenv = make(**kwargs)
+        jenv.bytecode_cache = shared.cache
+        return jenv
+    trac.web.chrome.jinja2env = jinja2env
+
+
+class _YoungGenerations(object):
+    """`dispatch_request` runs a full garbage collection after each
+    request (in a long-lived server process, cheap); in a test process
+    that holds hundreds of environments and Hypothesis' data it is
+    a third of the run. Here it collects the young generations; Python
+    still collects the old one at its own thresholds."""
+
+    @staticmethod
+    def collect(generation=0):
+        import gc
+        return gc.collect(min(generation, 1) if generation else 1)
+
+
+_share_compiled_templates()
+trac.web.main.gc = _YoungGenerations()
 
 # The modules the distribution's entry points load: they register the
 # components, as Trac's plugin loader would.
@@ -65,6 +149,22 @@ pytest_plugins = ['apache']
 Response = namedtuple('Response', 'status headers body environ')
 
 SERVER_TESTS = os.path.join(HERE, 'servers')
+
+
+#: Where the test run keeps its folders when none is given: memory.
+#: Each Trac environment commits to SQLite, which waits for the disk
+#: on every commit.
+MEMORY = '/dev/shm'
+
+
+def pytest_configure(config):
+    if config.option.basetemp is None and os.path.isdir(MEMORY) and \
+            os.access(MEMORY, os.W_OK | os.X_OK):
+        base = tempfile.mkdtemp(prefix='remoteuserauth-tests-', dir=MEMORY)
+        atexit.register(shutil.rmtree, base, True)
+        # pytest empties the folder it is given: the templates beside it.
+        config.option.basetemp = os.path.join(base, 'tmp')
+        _TEMPLATE_DIR.append(tempfile.mkdtemp(dir=base))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -18,7 +18,9 @@ from remoteuserauth import selftest
 from remoteuserauth.core import trust
 from remoteuserauth.probe import SelfTestProbe
 from remoteuserauth.selftest import client as probeclient
+from remoteuserauth.selftest.frontend import NAMES, front_end_kind
 from remoteuserauth.selftest.headers import header_value
+from remoteuserauth.selftest.plan import backend_is_uwsgi, uwsgi_probe
 from remoteuserauth.settings import RemoteUserSettings
 
 
@@ -77,8 +79,8 @@ class SelfTestCommand(Component):
         """Run the self-test against the site at `url` (with the Basic
         `credentials`, ``(user, password)``, of a test account, and the
         `cookies`, (name, value) pairs, of a session of the front end,
-        when given); returns the findings and the front end's Server
-        header."""
+        when given); returns the findings, the front end's Server
+        header, and the name of the front end recognised."""
         site = probeclient.Site(url, insecure=insecure,
                                 credentials=credentials, cookies=cookies)
         probe = SelfTestProbe(self.env)
@@ -99,10 +101,13 @@ class SelfTestCommand(Component):
             networks = RemoteUserSettings(self.env).settings().networks
             exchanges.extend(probeclient.run_direct(
                 site, targets, networks,
-                selftest.direct_probe(marker, name, '/'), token))
+                selftest.direct_probe(marker, name, '/'), token,
+                uwsgi_probe(marker, '/')
+                if backend_is_uwsgi(root.report) else None))
         return selftest.judge(exchanges, config, marker, site.url,
                               site.prefix, credentials and credentials[0],
-                              bool(cookies)), server
+                              bool(cookies)), server, \
+            NAMES[front_end_kind(exchanges)]
 
     # Internal methods
 
@@ -177,11 +182,11 @@ class SelfTestCommand(Component):
         if user is not None:
             credentials = (user, _password(user, password_file))
         cookies = _cookies(cookie_file) if cookie_file is not None else None
-        found, server = self.run(
+        found, server, front_end = self.run(
             url, tuple(selftest.DEFAULT_PATHS) + tuple(paths), backends,
             direct, insecure, credentials, cookies)
-        print("TracRemoteUserAuth self-test of %s (Server: %s)"
-              % (url.rstrip('/'), server or 'none'))
+        print("TracRemoteUserAuth self-test of %s (Server: %s; front end: "
+              "%s)" % (url.rstrip('/'), server or 'none', front_end))
         for line in selftest.lines(found):
             print(line)
         print(selftest.summary(found))

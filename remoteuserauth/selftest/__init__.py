@@ -27,7 +27,8 @@ from remoteuserauth.selftest.cookies import (MAX_COOKIE_HEADER,
 from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, WARN,
                                               Finding, exit_code, lines,
                                               merge, summary)
-from remoteuserauth.selftest.fixes import fixes, front_end_kind
+from remoteuserauth.selftest.fixes import fixes
+from remoteuserauth.selftest.frontend import front_end_kind
 from remoteuserauth.selftest.headers import http_name, identity_header
 from remoteuserauth.selftest.judge import judge
 from remoteuserauth.selftest.plan import (

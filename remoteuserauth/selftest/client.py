@@ -1,6 +1,6 @@
 """Sending the self-test's forged requests: through the front end to the
 live site, and straight to the backend from an address that is not the
-front end's.
+front end's (over HTTP, or in the uwsgi protocol to a uWSGI socket).
 
 Requests go out byte for byte as planned: header names in every
 spelling, two copies of one header, a Host of our choosing, and no
@@ -18,6 +18,7 @@ from remoteuserauth.selftest.plan import (Exchange, basic_credentials,
                                           direct_source, public_address)
 from remoteuserauth.selftest.report import is_report
 from remoteuserauth.selftest.token import PROBE_PARAM
+from remoteuserauth.selftest.uwsgiproto import packet, request_variables
 
 #: Enough for any probe report; a page that is no report is not read on.
 _MAX_BODY = 256 * 1024
@@ -86,6 +87,47 @@ class Site(object):
                                                         body),
                         None, connect, source)
 
+    def send_uwsgi(self, probe, token, connect, source=None,
+                   host_header=None, prefix=None):
+        """Write `probe` (its `headers` are variables) to the uWSGI
+        socket at `connect`, in the uwsgi protocol, from the address
+        `source`; no credentials nor session of the administrator's go
+        with it."""
+        path = (self.prefix if prefix is None else prefix) + probe.path
+        query = '%s=%s' % (PROBE_PARAM, token)
+        try:
+            status, headers, body = self._uwsgi_request(
+                connect[0], int(connect[1]), path, query,
+                host_header or self.host_header, probe.headers, source)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            return Exchange(probe, 0, [], None, _describe(e), connect,
+                            source)
+        return Exchange(probe, status, headers, _report(status, headers,
+                                                        body),
+                        None, connect, source)
+
+    def _uwsgi_request(self, host, port, path, query, host_header,
+                       variables, source):
+        sock = socket.create_connection(
+            (host, port), timeout=self.timeout,
+            source_address=(source, 0) if source else None)
+        try:
+            sock.sendall(packet(request_variables(
+                path, query, host_header, (host, port),
+                sock.getsockname()[:2], variables)))
+            # The request is whole: a socket that does not speak uwsgi
+            # (uWSGI's http-socket) closes at once instead of waiting.
+            sock.shutdown(socket.SHUT_WR)
+            response = http.client.HTTPResponse(sock, method='GET')
+            try:
+                response.begin()
+                return response.status, response.getheaders(), \
+                    response.read(_MAX_BODY)
+            finally:
+                response.close()
+        finally:
+            sock.close()
+
     def _request(self, scheme, host, port, target, host_header, headers,
                  source):
         source_address = (source, 0) if source else None
@@ -134,6 +176,8 @@ def _report(status, headers, body):
 def _describe(error):
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "closed the connection without an answer"
     if isinstance(error, socket.timeout):
         return "timed out"
     if isinstance(error, ssl.SSLError):
@@ -161,11 +205,17 @@ def run(site, probes, token):
     return [exchanges[p.id] for p in probes]
 
 
-def run_direct(site, targets, networks, probe, token):
+def run_direct(site, targets, networks, probe, token, uwsgi_probe=None):
     """Send the forged `probe` straight to each backend (host, port) in
     `targets`, from a source address outside `networks` where there is
     one. The backend is asked for the public prefix, then for the root
-    (a backend that is mounted without the prefix)."""
+    (a backend that is mounted without the prefix).
+
+    `uwsgi_probe` (for a backend run by uWSGI) is written first, in the
+    uwsgi protocol: an HTTP request would leave a uwsgi socket waiting
+    for the rest of what it takes for a uwsgi request. A socket that
+    does not answer in that protocol (uWSGI's http-socket) gets `probe`
+    over HTTP."""
     exchanges = []
     public = _resolve([(site.host, site.port)])
     for address, port in _resolve(targets):
@@ -175,14 +225,25 @@ def run_direct(site, targets, networks, probe, token):
         host_header = '[%s]:%s' % (address, port) if ':' in address \
             else '%s:%s' % (address, port)
         exchange = None
-        for prefix in dict.fromkeys([site.prefix, '']):
-            exchange = site.send(probe, token, connect=(address, port),
-                                 source=source, host_header=host_header,
-                                 prefix=prefix)
-            if exchange.report is not None or exchange.error:
-                break
+        if uwsgi_probe is not None:
+            exchange = _ask(site, site.send_uwsgi, uwsgi_probe, token,
+                            (address, port), source, host_header)
+        if exchange is None or exchange.error:
+            exchange = _ask(site, site.send, probe, token, (address, port),
+                            source, host_header)
         exchanges.append(exchange)
     return exchanges
+
+
+def _ask(site, send, probe, token, target, source, host_header):
+    """`send` `probe` to `target` below the public prefix, then below
+    the root: the first exchange the probe answered, or that failed."""
+    for prefix in dict.fromkeys([site.prefix, '']):
+        exchange = send(probe, token, connect=target, source=source,
+                        host_header=host_header, prefix=prefix)
+        if exchange.report is not None or exchange.error:
+            break
+    return exchange
 
 
 def _resolve(targets):

@@ -5,10 +5,10 @@ the header names of the site.
 Nothing here imports Trac.
 """
 
-from remoteuserauth.selftest.headers import identity_header
-
-#: The front ends the table speaks of; `OTHER` is any other.
-NGINX, APACHE, OTHER = 'nginx', 'apache', 'other'
+from remoteuserauth.selftest.apifixes import API_FIXES
+from remoteuserauth.selftest.frontend import (APACHE, CADDY, HAPROXY, NGINX,
+                                              OTHER, TRAEFIK, UWSGI)
+from remoteuserauth.selftest.headers import http_name, identity_header
 
 _BASE_URL = ("set [trac] base_url to the public address (it wins over "
              "every header), ")
@@ -23,6 +23,23 @@ FIXES = {
                "enclosing one)%(nginx_where)s",
         APACHE: "Apache: `RequestHeader unset %(name)s early` in the "
                 "virtual host%(apache_set)s",
+        CADDY: "Caddy: `header_up -%(name)s` in every reverse_proxy that "
+               "reaches Trac (Caddy passes on every header of the client, "
+               "in any case and any number of copies)%(caddy_set)s",
+        TRAEFIK: "Traefik: list %(name)s in the ForwardAuth middleware's "
+                 "authResponseHeaders (a header it does not list passes "
+                 "from the client untouched), and give the routers that "
+                 "ask no authenticator a headers middleware with "
+                 "`customRequestHeaders: {%(name)s: \"\"}` (an empty value "
+                 "removes the client's; as in traefik-dynamic.yml)",
+        HAPROXY: "HAProxy: `http-request del-header %(name)s` in the "
+                 "frontend, before any rule that sets it%(haproxy_set)s",
+        UWSGI: "nginx (uwsgi_pass): `uwsgi_param %(variable)s \"\";` in "
+               "every location that passes to uWSGI (the client's "
+               "%(name)s arrives as that variable; proxy_set_header does "
+               "nothing under uwsgi_pass, and a location with uwsgi_param "
+               "lines of its own inherits none from the enclosing "
+               "one)%(uwsgi_set)s",
         OTHER: "make the front end %(set_or_remove)s %(name)s on every "
                "request it passes to Trac, whatever the client sent",
     },
@@ -31,6 +48,18 @@ FIXES = {
                "(the default), or `proxy_set_header %(under)s \"\";`",
         APACHE: "Apache: `RequestHeader unset %(under)s early` in the "
                 "virtual host (mod_proxy forwards underscore headers)",
+        CADDY: "Caddy: `header_up -%(under)s` in every reverse_proxy that "
+               "reaches Trac (Caddy passes underscore headers on; as the "
+               "trac_backend snippet of caddy-gunicorn.caddyfile does)",
+        TRAEFIK: "Traefik: `%(under)s: \"\"` in the customRequestHeaders "
+                 "of a headers middleware on every router to Trac "
+                 "(Traefik passes underscore headers on)",
+        HAPROXY: "HAProxy: `http-request del-header %(under)s` in the "
+                 "frontend (HAProxy passes underscore headers on)",
+        UWSGI: "nginx (uwsgi_pass): `underscores_in_headers off;` in the "
+               "server block (the default), and `uwsgi_param %(variable)s "
+               "\"\";` in every location that passes to uWSGI (%(under)s "
+               "arrives as that variable too)",
         OTHER: "drop the header %(under)s (the underscore spelling) at the "
                "front end",
     },
@@ -39,6 +68,17 @@ FIXES = {
                "location (it replaces the client's)",
         APACHE: "Apache: `RequestHeader set %(secret)s <secret>` (set, not "
                 "append or add)",
+        CADDY: "Caddy: `header_up %(secret)s <secret>` in every "
+               "reverse_proxy that reaches Trac (it replaces every copy the "
+               "client sent)",
+        TRAEFIK: "Traefik: a headers middleware with "
+                 "`customRequestHeaders: {%(secret)s: <secret>}` on every "
+                 "router to Trac (it replaces the client's)",
+        HAPROXY: "HAProxy: `http-request set-header %(secret)s <secret>` "
+                 "(set-header, not add-header, which keeps the client's)",
+        UWSGI: "nginx (uwsgi_pass): `uwsgi_param %(secret_variable)s "
+               "<secret>;` in every location that passes to uWSGI (it "
+               "replaces the client's)",
         OTHER: "make the front end replace %(secret)s, never append to it",
     },
     'basic': {
@@ -54,6 +94,27 @@ FIXES = {
         APACHE: "Apache: set %(name)s only from `%%{REMOTE_USER}`, which "
                 "Apache fills after checking the password, and "
                 "`RequestHeader unset %(name)s early` in the virtual host",
+        CADDY: "Caddy: set %(name)s from {http.auth.user.id} only in the "
+               "route where basic_auth checked the password, and "
+               "`header_up -%(name)s` in every other reverse_proxy (as in "
+               "caddy-gunicorn.caddyfile)",
+        TRAEFIK: "Traefik: take the name only from the authenticator's "
+                 "answer (%(name)s in ForwardAuth's authResponseHeaders), "
+                 "never from the client's Authorization header, and remove "
+                 "that header before Trac (a headers middleware with "
+                 "`Authorization: \"\"`)",
+        HAPROXY: "HAProxy: %%[http_auth_user] is the name in any client's "
+                 "Authorization header, checked or not: `http-request "
+                 "set-header %(name)s %%[http_auth_user] if login` only with "
+                 "the acl of the `http-request auth` rule that checked it, "
+                 "after `http-request del-header %(name)s` (as in "
+                 "haproxy-gunicorn.cfg)",
+        UWSGI: "nginx (uwsgi_pass): $remote_user is the name in any "
+               "client's Authorization header, whether or not a password "
+               "was checked: `set $trac_user \"\";` and `uwsgi_param "
+               "REMOTE_USER $trac_user if_not_empty;` for the site, and "
+               "`set $trac_user $remote_user;` only in the location where "
+               "auth_basic checks it (as in nginx-uwsgi.conf)",
         OTHER: "make the front end pass on a user name only after it "
                "checked the password",
     },
@@ -69,6 +130,22 @@ FIXES = {
                 "module checked (`%%{REMOTE_USER}`), never from the "
                 "client's Authorization header, and `RequestHeader unset "
                 "%(name)s early` in the virtual host",
+        CADDY: "Caddy: take the name from the authenticator's answer "
+               "(forward_auth with `copy_headers %(name)s`), never from the "
+               "client's Authorization header",
+        TRAEFIK: "Traefik: take the name from the authenticator's answer: "
+                 "list %(name)s in ForwardAuth's authResponseHeaders, never "
+                 "a header made from the client's Authorization header",
+        HAPROXY: "HAProxy: `http-request set-header %(name)s` only from "
+                 "the authenticator's answer, never from "
+                 "%%[http_auth_user], the name in the client's own "
+                 "Authorization header, after another check let the "
+                 "session in",
+        UWSGI: "nginx (uwsgi_pass): after auth_request, `auth_request_set "
+               "$trac_user $upstream_http_remote_user;` with `uwsgi_param "
+               "REMOTE_USER $trac_user if_not_empty;`, never $remote_user, "
+               "which is the name in the client's own Authorization header "
+               "whatever the authenticator checked",
         OTHER: "make the front end take the user name from its "
                "authenticator's answer (Traefik ForwardAuth: "
                "authResponseHeaders), never from the client's "
@@ -87,6 +164,25 @@ FIXES = {
                 "`-Port` and `RequestHeader unset X-Forwarded-Prefix "
                 "early` (mod_proxy appends the right X-Forwarded-Host "
                 "itself)",
+        CADDY: _BASE_URL + "or let Caddy set them: reverse_proxy "
+               "replaces a client's X-Forwarded-For, -Proto and -Host unless "
+               "its trusted_proxies lists the client; add `header_up "
+               "-X-Forwarded-Port` and `header_up -X-Forwarded-Prefix`",
+        TRAEFIK: _BASE_URL + "or let Traefik set them: it replaces or "
+                 "removes a client's X-Forwarded-Host, -Proto, -Port and "
+                 "-Prefix unless the entry point's "
+                 "forwardedHeaders.trustedIPs lists the client (never "
+                 "forwardedHeaders.insecure: true)",
+        HAPROXY: _BASE_URL + "or in the frontend `http-request set-header "
+                 "X-Forwarded-Host %%[req.hdr(host)]`, `http-request "
+                 "set-header X-Forwarded-Proto https` (the public scheme), "
+                 "`http-request set-header X-Forwarded-Port %%[dst_port]` "
+                 "and `http-request del-header X-Forwarded-Prefix`",
+        UWSGI: _BASE_URL + "or in every location that passes to uWSGI "
+               "`uwsgi_param HTTP_X_FORWARDED_HOST \"\";` and the same for "
+               "HTTP_X_FORWARDED_PROTO, HTTP_X_FORWARDED_PORT and "
+               "HTTP_X_FORWARDED_PREFIX (the client's X-Forwarded-* arrive "
+               "as those variables)",
         OTHER: _BASE_URL + "or have the front end set X-Forwarded-Host, "
                "-Proto, -Port and -Prefix on every request, replacing the "
                "client's",
@@ -96,59 +192,22 @@ FIXES = {
                "or \"\") in every location that proxies to Trac",
         APACHE: "Apache: %(apache_profile)s in the virtual host (set them "
                 "again only from the identity provider)",
+        CADDY: "Caddy: %(caddy_profile)s in every reverse_proxy that "
+               "reaches Trac (set them again only from the identity "
+               "provider: forward_auth's copy_headers)",
+        TRAEFIK: "Traefik: list %(profile)s in ForwardAuth's "
+                 "authResponseHeaders (a header it does not list passes "
+                 "from the client untouched), and on the routers that ask "
+                 "no authenticator a headers middleware with "
+                 "%(traefik_profile)s in customRequestHeaders (as in "
+                 "traefik-dynamic.yml)",
+        HAPROXY: "HAProxy: %(haproxy_profile)s in the frontend, before any "
+                 "rule that sets them",
+        UWSGI: "nginx (uwsgi_pass): %(uwsgi_profile)s in every location "
+               "that passes to uWSGI (set them again only from the identity "
+               "provider)",
         OTHER: "make the front end set or remove %(profile)s on every "
                "request",
-    },
-    'token_login': {
-        NGINX: "let token_paths through to Trac: nginx: a location for "
-               "them with `auth_basic off;` (or `auth_request off;`) and "
-               "`set $trac_authorization $http_authorization;` beside "
-               "`proxy_set_header Authorization $trac_authorization;` (as "
-               "in nginx-gunicorn.conf); or, where the front end checks "
-               "the RPC clients' passwords itself, take the path out of "
-               "[remoteuser] token_paths",
-        APACHE: "let token_paths through to Trac: Apache: a <Location> or "
-                "<LocationMatch> for them with `AuthType None`, `Require "
-                "all granted` and `WSGIPassAuthorization On` (mod_auth_"
-                "mellon also `MellonEnable \"off\"`), after the one that "
-                "asks for the login (as in apache-mod-auth-openidc.conf); "
-                "or, where the front end checks the RPC clients' passwords "
-                "itself, take the path out of [remoteuser] token_paths",
-        OTHER: "let token_paths through to Trac without a login, with the "
-               "client's Authorization header (an identity-aware proxy: "
-               "its routes that skip authentication); or, where the front "
-               "end checks the RPC clients' passwords itself, take the "
-               "path out of [remoteuser] token_paths",
-    },
-    'token_authorization': {
-        NGINX: "nginx: `set $trac_authorization $http_authorization;` in "
-               "the token paths' location and `proxy_set_header "
-               "Authorization $trac_authorization;` (as in "
-               "nginx-gunicorn.conf), never `proxy_set_header "
-               "Authorization \"\";` there",
-        APACHE: "Apache: `WSGIPassAuthorization On` in a <Location> for "
-                "the token paths (mod_wsgi keeps Authorization from "
-                "Trac otherwise; mod_python: `CGIPassAuth On`; mod_proxy: "
-                "no `RequestHeader unset Authorization` there)",
-        OTHER: "make the front end pass the client's Authorization header "
-               "on to Trac on the token paths",
-    },
-    'rpc_uncovered': {
-        NGINX: "nginx: make the login location a prefix match "
-               "(`location <prefix>/login`, not `location = "
-               "<prefix>/login`), so that auth_basic checks the RPC paths "
-               "below it too (as in nginx-gunicorn.conf); or, with "
-               "[remoteuser] tokens = true, list the path in token_paths "
-               "and pass the client's Authorization on there",
-        APACHE: "Apache: authenticate `<Location <prefix>/login>`, a "
-                "prefix that covers the RPC paths below it, rather than "
-                "an exact <LocationMatch>; or, with [remoteuser] tokens = "
-                "true, list the path in token_paths and pass the client's "
-                "Authorization on there (`WSGIPassAuthorization On`)",
-        OTHER: "make the front end authenticate the RPC paths below "
-               "/login as it does /login; or, with [remoteuser] tokens = "
-               "true, list the path in token_paths and pass the client's "
-               "Authorization on there",
     },
     'base_url': "set [trac] base_url to the public address",
     'untrusted_front': "add the address the front end connects from to "
@@ -161,28 +220,17 @@ FIXES = {
                "`bind = 127.0.0.1:PORT`, tracd `--hostname=127.0.0.1`) and "
                "let [remoteuser] trusted_proxies list only the front end's "
                "address",
+    'uwsgi_socket': "uWSGI: a Unix socket only the front end's group may "
+                    "open (`socket = /run/trac/uwsgi.sock`, `chown-socket = "
+                    "trac:www-data`, `chmod-socket = 660`, as in "
+                    "trac-uwsgi.ini) and the front end passing to it "
+                    "(nginx: `uwsgi_pass unix:/run/trac/uwsgi.sock;`); "
+                    "on another machine than the front end, a socket on an "
+                    "address that only the front end can reach (a "
+                    "firewall in between): whoever can write to a TCP "
+                    "socket, even on 127.0.0.1, sets REMOTE_USER",
 }
-
-
-def front_end_kind(exchanges):
-    """'nginx', 'apache' or 'other', to name the directives of the fixes:
-    from the Server headers of the answers (a proxy passes the backend's
-    own on, but answers a login challenge or a static file itself), and
-    from what the probe saw (mod_proxy's X-Forwarded-Server, Trac inside
-    Apache)."""
-    evidence = []
-    for exchange in exchanges:
-        for name, value in exchange.headers or ():
-            if name.lower() == 'server':
-                evidence.append(value.lower())
-        report = exchange.report or {}
-        if 'X-Forwarded-Server' in report.get('forwarded', {}) or \
-                (report.get('server') or {}).get('inside_front_end'):
-            evidence.append(APACHE)
-    for kind in (NGINX, APACHE):
-        if any(kind in text for text in evidence):
-            return kind
-    return OTHER
+FIXES.update(API_FIXES)
 
 
 def fix(finding, kind, name, config, profile=()):
@@ -208,11 +256,15 @@ def fixes(kind, name, config):
 def _values(name, config, profile):
     # Where Trac reads no such header, the front end only has to drop it.
     sets = identity_header(config.header)[0] == 'header'
+    secret = (config.secret_header or '').strip()
     return {
         'name': name,
         'under': name.replace('-', '_'),
-        'secret': (config.secret_header or '').strip() or
-        'the secret header',
+        'secret': secret or 'the secret header',
+        # Under uwsgi_pass, a header is the variable HTTP_NAME.
+        'variable': _variable(name),
+        'secret_variable': _variable(secret) if secret else
+        "the secret header's HTTP_ variable",
         'nginx_value': '$trac_user' if sets else '""',
         'nginx_where': ", with `set $trac_user \"\";` where nginx checks no "
                        "password and `set $trac_user $remote_user;` where "
@@ -220,10 +272,34 @@ def _values(name, config, profile):
                        if sets else '',
         'apache_set': ", then `RequestHeader set %s \"expr=%%{REMOTE_USER}\"` "
                       "where Trac is proxied" % name if sets else '',
+        'caddy_set': ", and `header_up %s {http.auth.user.id}` only in the "
+                     "route where basic_auth checked the password (as in "
+                     "caddy-gunicorn.caddyfile: a `header_up -%s` in that "
+                     "route would undo it)" % (name, name) if sets else '',
+        'haproxy_set': ", then `http-request set-header %s "
+                       "%%[http_auth_user] if login` only where "
+                       "`http-request auth` checked the password "
+                       "(set-header: add-header keeps the client's copy; "
+                       "as in haproxy-gunicorn.cfg)" % name if sets else '',
+        'uwsgi_set': ", and hand the name over as `uwsgi_param REMOTE_USER "
+                     "$trac_user if_not_empty;` with [remoteuser] header "
+                     "left empty (as in nginx-uwsgi.conf)" if sets else '',
         'set_or_remove': 'set or remove' if sets else 'remove',
         'nginx_profile': ' '.join('`proxy_set_header %s ...;`' % n
                                   for n in profile),
         'apache_profile': ' '.join('`RequestHeader unset %s early`' % n
                                    for n in profile),
+        'caddy_profile': ' '.join('`header_up -%s`' % n for n in profile),
+        'traefik_profile': ', '.join('`%s: ""`' % n for n in profile),
+        'haproxy_profile': ' '.join('`http-request del-header %s`' % n
+                                    for n in profile),
+        'uwsgi_profile': ' '.join('`uwsgi_param %s "";`'
+                                  % _variable(n) for n in profile),
         'profile': ', '.join(profile),
     }
+
+
+def _variable(header):
+    """The variable a request header becomes (HTTP_REMOTE_USER): what
+    nginx's uwsgi_param lines name."""
+    return 'HTTP_' + http_name(header).upper().replace('-', '_')

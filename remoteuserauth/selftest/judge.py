@@ -9,7 +9,8 @@ from remoteuserauth.core import trust
 from remoteuserauth.selftest.api import judge_api
 from remoteuserauth.selftest.findings import (CRITICAL, ERROR, OK, RANK,
                                               WARN, Finding)
-from remoteuserauth.selftest.fixes import fixes, front_end_kind
+from remoteuserauth.selftest.fixes import fixes
+from remoteuserauth.selftest.frontend import front_end_kind
 from remoteuserauth.selftest.headers import http_name, identity_header
 from remoteuserauth.selftest.plan import value_for
 from remoteuserauth.selftest.site import (judge_direct, judge_referers,
@@ -73,7 +74,7 @@ def judge(exchanges, config, marker, public_url, prefix='', user=None,
 
 
 #: Variants judged on their own, not with the path they use.
-_SEPARATE = ('direct', 'referer-crlf', 'referer-foreign')
+_SEPARATE = ('direct', 'uwsgi', 'referer-crlf', 'referer-foreign')
 
 
 def _what_answered(exchange):

@@ -253,7 +253,9 @@ def backend_targets(report, public_host, public_port):
     if local:
         targets.append((local[0], str(local[1])))
     name, port = server.get('name'), server.get('port')
-    if name and port and (name, port) not in targets:
+    # Under uWSGI they are the front end's uwsgi_param lines.
+    if name and port and (name, port) not in targets and \
+            not backend_is_uwsgi(report):
         targets.append((name, port))
     return [(h, p) for h, p in targets
             if (h.lower(), p) != (public_host.lower(), str(public_port))
@@ -288,6 +290,23 @@ def direct_probe(marker, name, path):
     """The forged request sent straight to the backend."""
     return Probe('direct', path, 'direct',
                  ((name, value_for(marker, 'direct')),), '', True, False)
+
+
+def backend_is_uwsgi(report):
+    """Whether uWSGI runs Trac: its socket may speak the uwsgi protocol,
+    in which the writer of a request sets every variable, REMOTE_USER
+    among them."""
+    software = (report.get('server') or {}).get('software') or ''
+    return software.startswith('uWSGI/')
+
+
+def uwsgi_probe(marker, path):
+    """The forged request written straight to a uWSGI socket, in the
+    uwsgi protocol: its `headers` are variables of the request, a
+    REMOTE_USER that no front end checked."""
+    return Probe('uwsgi', path, 'uwsgi',
+                 (('REMOTE_USER', value_for(marker, 'uwsgi')),), '', True,
+                 False)
 
 
 def public_address(url):

@@ -7,6 +7,7 @@ Nothing here imports Trac.
 """
 
 import hashlib
+import socket
 
 from remoteuserauth.core import trust
 from remoteuserauth.selftest.headers import http_name, identity_header
@@ -14,10 +15,11 @@ from remoteuserauth.selftest.token import MARKER_PREFIX
 
 # The probe's report
 
-#: Headers reported as received, for the administrator's eyes.
+#: Headers reported as received, for the administrator's eyes (and
+#: the self-test's: X-Real-Ip beside X-Forwarded-Server is Traefik's).
 FORWARDED = ('X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-Port',
              'X-Forwarded-Prefix', 'X-Forwarded-For', 'X-Forwarded-Server',
-             'Forwarded')
+             'Forwarded', 'X-Real-Ip')
 _MAX_VALUE = 300
 
 
@@ -121,28 +123,62 @@ def fingerprint(value):
 
 def server_info(environ):
     """Which server runs Trac, and where the backend listens when the
-    server says so (for the direct check)."""
+    server says so (for the direct check). Under uWSGI, the address is
+    that of the socket the request came in on: SERVER_NAME, SERVER_PORT
+    and SERVER_ADDR are whatever the front end's uwsgi_param lines
+    said."""
     frontend = environ.get('trac.web.frontend') or ''
     local = None
     sock = environ.get('gunicorn.socket')
+    uwsgi_version = environ.get('uwsgi.version')
     if sock is not None:
-        try:
-            address = sock.getsockname()
-        except OSError:
-            address = None
-        if isinstance(address, tuple):
-            local = [address[0], address[1]]
-        elif address is not None:
-            local = ['unix', str(address or '')]
+        local = _bound(sock)
+    elif uwsgi_version is not None:
+        local = _uwsgi_bound()
     elif environ.get('SERVER_ADDR'):
         local = [environ['SERVER_ADDR'], environ.get('SERVER_PORT')]
-    return {'software': environ.get('SERVER_SOFTWARE') or
-            ('gunicorn' if sock is not None else frontend or None),
+    if uwsgi_version is not None:
+        software = 'uWSGI/' + (uwsgi_version.decode('ascii', 'replace')
+                               if isinstance(uwsgi_version, bytes)
+                               else str(uwsgi_version))
+    else:
+        software = environ.get('SERVER_SOFTWARE') or \
+            ('gunicorn' if sock is not None else frontend or None)
+    return {'software': software,
             'frontend': frontend or None,
             'inside_front_end': frontend in ('mod_wsgi', 'mod_python'),
             'name': environ.get('SERVER_NAME'),
             'port': str(environ.get('SERVER_PORT') or ''),
             'local': local}
+
+
+def _bound(sock):
+    """Where `sock` is bound: ``[address, port]``, ``['unix', path]``,
+    or `None`."""
+    try:
+        address = sock.getsockname()
+    except OSError:
+        return None
+    if address is None:
+        return None
+    if isinstance(address, tuple):
+        return [address[0], address[1]]
+    return ['unix', str(address or '')]
+
+
+def _uwsgi_bound():
+    """Where the socket of the request uWSGI is serving is bound, from
+    its descriptor (uWSGI's `uwsgi` module exists only inside it)."""
+    try:
+        import uwsgi
+        sock = socket.socket(fileno=uwsgi.connection_fd())
+    except (ImportError, AttributeError, OSError, SystemError, TypeError,
+            ValueError):
+        return None
+    try:
+        return _bound(sock)
+    finally:
+        sock.detach()     # the descriptor stays uWSGI's
 
 
 def is_report(data):

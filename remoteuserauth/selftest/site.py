@@ -57,6 +57,9 @@ def judge_direct(exchanges, marker, fix, baseline):
     front = baseline.report.get('peer') if baseline is not None and \
         baseline.report else None
     for exchange in exchanges:
+        if exchange.probe.variant == 'uwsgi':
+            yield _judge_uwsgi(exchange, marker, fix)
+            continue
         if exchange.probe.variant != 'direct':
             continue
         where = 'backend %s from %s' % (
@@ -86,6 +89,29 @@ def judge_direct(exchanges, marker, fix, baseline):
                 "believed: a forged name from %s is accepted (trusted by "
                 "%s of [remoteuser] trusted_proxies; the front end is %s)"
                 % (peer, network, front or 'unknown'), fix['backend'])
+
+
+def _judge_uwsgi(exchange, marker, fix):
+    """A request written straight to uWSGI's socket in the uwsgi
+    protocol: its writer sets REMOTE_USER, which only the server sets
+    anywhere else, so no trusted_proxies can keep it out."""
+    source = exchange.source or 'this machine'
+    where = 'uWSGI socket %s from %s' % (_hostport(exchange.target), source)
+    report = exchange.report
+    if report is None:
+        return Finding(OK, where, "answered (%s), but not as this Trac's "
+                       "probe" % (exchange.error or 'HTTP %d' %
+                                  exchange.status), '')
+    if (report['decision'].get('accepted') or '').startswith(marker):
+        return Finding(
+            CRITICAL, where, "a program that bypasses the front end names "
+            "the user: the REMOTE_USER of a uwsgi request written from %s "
+            "is accepted (uWSGI takes every variable as the writer sends "
+            "it, REMOTE_ADDR too: [remoteuser] trusted_proxies cannot "
+            "tell)" % source, fix['uwsgi_socket'])
+    return Finding(OK, where, "reachable in the uwsgi protocol, but the "
+                   "REMOTE_USER of a uwsgi request written from %s is not "
+                   "believed" % source, '')
 
 
 def _hostport(target):

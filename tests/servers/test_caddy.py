@@ -11,9 +11,12 @@ import pytest
 from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
-                 check_selftest_clean_logged_in, forged_basic)
-from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER, Assertions, Caddy,
-                       TracBehind, check_assertions, check_logout, running)
+                 check_selftest_clean_logged_in, forged_basic, selftest,
+                 the_critical_finding, the_warning)
+from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER,
+                       CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION, Assertions,
+                       Caddy, TracBehind, check_assertions, check_logout,
+                       running, tokens_on)
 from process import http
 
 pytestmark = pytest.mark.servers
@@ -67,7 +70,9 @@ def test_the_sample(site):
         # but /login sets the header.
         for path in ('/prefix/', '/prefix/wiki/WikiStart'):
             assert logged_in_as(http(site.port, path)) is None
-        check_selftest_clean(site.env, site.base_url)
+        lines = check_selftest_clean(site.env, site.base_url)
+        assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), \
+            lines
         check_selftest_clean_logged_in(site.env, site.base_url)
     assert ATTACKER not in site.logins()
 
@@ -94,3 +99,38 @@ def test_a_caddyfile_that_keeps_the_client_header(site):
             assert logged_in_as(r) is None
     finally:
         site.forget(ATTACKER)
+
+
+def test_the_self_test_of_a_caddyfile_that_keeps_the_client_header(site):
+    """The self-test recognises Caddy (its Server header on the answers
+    it makes, its Via on those it passes on) and says what to change in
+    the Caddyfile."""
+    logins = site.logins()
+    with site.caddy(CADDY_KEEPS_THE_CLIENT_HEADER):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith("CRITICAL /prefix/, "), lines
+    assert ": a client's Remote-User header is accepted as the user name " \
+        "(sent as Remote-User; remote-user; REMOTE-USER). Fix: Caddy: " \
+        "`header_up -Remote-User` in every reverse_proxy that reaches " \
+        "Trac" in critical, critical
+    assert "`header_up Remote-User {http.auth.user.id}` only in the route " \
+        "where basic_auth checked the password" in critical
+    assert site.logins() == logins
+
+
+def test_the_self_test_of_a_token_route_that_drops_authorization(site):
+    """The token route written as the site's (`header_up -Authorization`
+    among its lines): no token reaches Trac, and the self-test says what
+    to take out of the Caddyfile."""
+    with tokens_on(site.env), \
+            site.caddy(CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Caddy)'), lines
+    assert the_warning(rv, lines) == (
+        "WARN     /prefix/ticketrpc: the front end does not pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: Caddy: no `header_up -Authorization` in "
+        "the reverse_proxy of the token paths' route (as the "
+        "trac_token_path snippet of caddy-gunicorn.caddyfile)"), lines

@@ -397,3 +397,27 @@ def test_a_login_location_with_its_own_header(site):
     finally:
         site.env.admin('permission remove bob developers')
         forget(site, 'bob')
+
+
+def test_the_self_test_of_a_login_location_with_its_own_header(site,
+                                                               tmp_path):
+    """With bob's session in --cookie-file, the self-test sees the
+    profile headers reach Trac on /login, and says what to change in
+    nginx's words."""
+    jar = tmp_path / 'jar'
+    with site.nginx(NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER):
+        jar.write_text(session(site)[1])
+        rv, lines = selftest(site.env, site.base_url,
+                             '--cookie-file=%s' % jar)
+    assert lines[0].endswith('; front end: nginx)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
+        "CRITICAL /prefix/login: a client's Remote-Name, Remote-Email, "
+        "Remote-Groups reaches Trac: a user logged in on this path could "
+        "put themself in [remoteuser] sync_groups. Fix: nginx: "
+        "`proxy_set_header Remote-Name ...;` `proxy_set_header "
+        "Remote-Email ...;` `proxy_set_header Remote-Groups ...;` (the "
+        "identity provider's value, or \"\") in every location that "
+        "proxies to Trac"), lines
+    assert ('bob', 'developers') not in site.env.db(
+        "SELECT username, action FROM permission")

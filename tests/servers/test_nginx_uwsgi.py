@@ -13,19 +13,23 @@ import errno
 import grp
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
 from conftest import logged_in_as
 from deploy import Nginx, deploy_static, htpasswd, make_env, public_dir
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
-                 check_selftest_clean_logged_in)
-from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER, Assertions,
+                 check_selftest_clean_logged_in, selftest,
+                 the_critical_finding, the_warning)
+from frontends import (UWSGI, UWSGI_KEEPS_THE_CLIENT_HEADER,
+                       UWSGI_TOKEN_LOCATION_DROPS_AUTHORIZATION, Assertions,
                        check_assertions, check_logout, nginx_to_uwsgi_on_tcp,
-                       render_changed, uwsgi_on_tcp, uwsgi_request)
+                       render_changed, tokens_on, uwsgi_on_tcp, uwsgi_request)
 from process import free_port, http, require
 
 pytestmark = pytest.mark.servers
@@ -120,6 +124,18 @@ def connect_as(user, path):
     return int(out.stdout)
 
 
+def logged(path, pattern, timeout=30):
+    """The line of the log at `path` that matches `pattern`, once there
+    is one; `None` if none comes within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(path, errors='replace') as f:
+            found = re.search('^.*%s.*$' % pattern, f.read(), re.M)
+        if found or time.monotonic() > deadline:
+            return found and found.group(0)
+        time.sleep(0.2)
+
+
 def test_the_sample(site):
     """A real login, hostile clients, /logout, the sub-path, the
     self-test, anonymous and logged in; the socket only nginx's group
@@ -129,7 +145,11 @@ def test_the_sample(site):
                                   basic('alice'))
         check_logout(site.port, '/prefix', site.base_url, cookie)
         assert http(site.port, '/prefix/login').status == 401
-        check_selftest_clean(site.env, site.base_url)
+        lines = check_selftest_clean(site.env, site.base_url)
+        assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+        # A Unix socket: nothing to write to around nginx from another
+        # address (its permissions are checked below).
+        assert not [ln for ln in lines if 'uWSGI socket' in ln], lines
         check_selftest_clean_logged_in(site.env, site.base_url)
         info = os.stat(site.socket)
         assert oct(info.st_mode & 0o777) == '0o660'
@@ -188,3 +208,68 @@ def test_the_client_header_not_blanked(site):
     finally:
         site.env.configure('remoteuser', header='')
         site.forget(ATTACKER)
+
+
+def test_the_self_test_of_a_socket_on_loopback(site):
+    """The self-test finds uWSGI's TCP socket where the request came in,
+    writes a uwsgi request to it from 127.0.0.2 with a REMOTE_USER of
+    its own, and sees it believed; the probe logs nobody in."""
+    port = free_port()
+    with site.servers(uwsgi_on_tcp(port), nginx_to_uwsgi_on_tcp(port),
+                      socket=('127.0.0.1', port)) as uwsgi:
+        rv, lines = selftest(site.env, site.base_url)
+        # uWSGI's own log: the request came from 127.0.0.2, with the
+        # name (logged once the answer is written, so waited for).
+        log = logged(uwsgi.log, r'127\.0\.0\.2 \(ruaprobe-[0-9a-f]{8}-uwsgi\)')
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith(
+        "CRITICAL uWSGI socket 127.0.0.1:%d from 127.0.0.2: a program that "
+        "bypasses the front end names the user: the REMOTE_USER of a uwsgi "
+        "request written from 127.0.0.2 is accepted" % port), lines
+    assert "Fix: uWSGI: a Unix socket only the front end's group may open " \
+        "(`socket = /run/trac/uwsgi.sock`, `chown-socket = trac:www-data`, " \
+        "`chmod-socket = 660`, as in trac-uwsgi.ini)" in critical, critical
+    assert log, "uWSGI logged no uwsgi request from 127.0.0.2"
+    assert not [name for name, in site.env.db(
+        "SELECT name FROM auth_cookie") if name.startswith('ruaprobe-')]
+
+
+def test_the_self_test_of_the_client_header_not_blanked(site):
+    """The client's Remote-User reaches Trac as HTTP_REMOTE_USER: the fix
+    is a uwsgi_param line, not nginx's proxy_set_header, which does
+    nothing under uwsgi_pass."""
+    site.env.configure('remoteuser', header='Remote-User')
+    try:
+        with site.servers(nginx_change=UWSGI_KEEPS_THE_CLIENT_HEADER):
+            rv, lines = selftest(site.env, site.base_url)
+    finally:
+        site.env.configure('remoteuser', header='')
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith('CRITICAL /prefix/, '), lines
+    assert ": a client's Remote-User header is accepted as the user name " \
+        "(sent as Remote-User; remote-user; REMOTE-USER; two copies of " \
+        "Remote-User). Fix: nginx (uwsgi_pass): `uwsgi_param " \
+        "HTTP_REMOTE_USER \"\";` in every location that passes to uWSGI" \
+        in critical, critical
+    assert 'proxy_set_header does nothing under uwsgi_pass' in critical
+    assert '`proxy_set_header' not in critical
+
+
+def test_the_self_test_of_a_token_location_that_drops_authorization(site):
+    """The token location without the client's Authorization: the fix
+    is a uwsgi_param line, as everything nginx hands uWSGI."""
+    with tokens_on(site.env), \
+            site.servers(nginx_change=UWSGI_TOKEN_LOCATION_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('; front end: uWSGI behind nginx)'), lines
+    assert the_warning(rv, lines) == (
+        "WARN     /prefix/ticketrpc: the front end does not pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: nginx (uwsgi_pass): `set "
+        "$trac_authorization $http_authorization;` in the token paths' "
+        "location and `uwsgi_param HTTP_AUTHORIZATION $trac_authorization;` "
+        "(as in nginx-uwsgi.conf), never `uwsgi_param HTTP_AUTHORIZATION "
+        "\"\";` there (proxy_set_header does nothing under uwsgi_pass)"), \
+        lines

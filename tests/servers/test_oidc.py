@@ -88,6 +88,15 @@ def groups_of(env, user):
         "SELECT action FROM permission WHERE username=%s", (user,)))
 
 
+def sign_in_as_carol(browser, site):
+    """At the provider's form: carol signs in, and is back in Trac."""
+    browser.wait_for('document.querySelector("button[value=carol]")')
+    assert browser.url().startswith(site.issuer)
+    browser.click('button[value=carol]')
+    browser.wait_for('document.querySelector(".trac-author-user")')
+    assert logged_in_as(browser) == CAROL
+
+
 def test_chromium_logs_in_and_out(site, tmp_path):
     """A real browser: Trac's Login link, the provider's form, the way
     back through mod_auth_openidc to Trac; then Logout, mod_auth_openidc's
@@ -97,11 +106,7 @@ def test_chromium_logs_in_and_out(site, tmp_path):
         browser.go(site.base_url + '/wiki/WikiStart')
         browser.wait_for('document.querySelector("a[href=\'/prefix/login\']")')
         browser.click('a[href="/prefix/login"]')
-        browser.wait_for('document.querySelector("button[value=carol]")')
-        assert browser.url().startswith(site.issuer)
-        browser.click('button[value=carol]')
-        browser.wait_for('document.querySelector(".trac-author-user")')
-        assert logged_in_as(browser) == CAROL
+        sign_in_as_carol(browser, site)
         assert browser.url().startswith(site.base_url)
         openidc = browser.cookies()['mod_auth_openidc_session']['value']
 
@@ -259,6 +264,54 @@ def test_a_token_through_the_single_sign_on(site):
                          new_ticket(), bearer(token) + [('Cookie', session)])
         check_token_refused(r)
     assert not site.env.db("SELECT id FROM ticket WHERE reporter!='carol'")
+
+
+def test_chromium_makes_and_removes_a_token(site, tmp_path):
+    """The Preferences panel in a real browser: carol, signed in by the
+    provider, makes a token; it is shown once, works for trac-ticketrpc
+    through the front end, is listed without its value, and once she
+    removes it there it is refused."""
+    browser = Chromium(str(tmp_path))
+    try:
+        browser.go(site.base_url + '/login')
+        sign_in_as_carol(browser, site)
+        browser.go(site.base_url + '/prefs')
+        browser.wait_for('document.querySelector('
+                         '"a[href=\'/prefix/prefs/apitokens\']")')
+        browser.click('a[href="/prefix/prefs/apitokens"]')
+        browser.wait_for('document.querySelector("input[name=create]")')
+        browser.evaluate('document.querySelector("input[name=name]")'
+                         '.value = "nightly <build>"')
+        browser.evaluate('document.querySelector("input[name=days]")'
+                         '.value = "7"')
+        browser.click('input[name=create]')
+        browser.wait_for('document.querySelector("#remoteuser-token-value")')
+        token = browser.evaluate('document.querySelector('
+                                 '"#remoteuser-token-value").textContent')
+        assert token.startswith('tracpat_'), token
+        listing = browser.evaluate('document.querySelector('
+                                   '"#remoteuser-tokens").textContent')
+        assert 'nightly <build>' in listing and token not in listing
+
+        check_token_client(site.port, '/prefix', token, 'carol')
+
+        # Shown once: the panel opened again lists it, without the value.
+        browser.go(site.base_url + '/prefs/apitokens')
+        browser.wait_for('document.querySelector("input[name=token_id]")')
+        assert token not in browser.body
+        assert not browser.evaluate(
+            '!!document.querySelector("#remoteuser-token-value")')
+        browser.click('input[name=token_id]')
+        browser.click('input[name=remove]')
+        browser.wait_for('document.body.textContent.includes("No token.")')
+        assert logged_in_as(browser) == CAROL
+    finally:
+        browser.stop()
+    r = jsonrpc_call(site.port, '/prefix/ticketrpc', 'ticket.create',
+                     new_ticket(), bearer(token))
+    check_token_refused(r)
+    assert not site.env.db("SELECT id FROM remoteuser_token "
+                           "WHERE owner='carol'")
 
 
 def test_token_paths_behind_the_provider(module_tmp, staged_site, provider):

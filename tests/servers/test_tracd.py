@@ -173,7 +173,8 @@ def test_selftest_of_tracd_without_front_end(tracd, plugin_site):
     lines = run.stdout.splitlines()
     assert run.returncode == 1, (run.stdout, run.stderr)
     assert lines[0] == 'TracRemoteUserAuth self-test of %s (Server: ' \
-        'tracd/1.6 Python/%d.%d.%d)' % ((url,) + sys.version_info[:3])
+        'tracd/1.6 Python/%d.%d.%d; front end: not recognised)' % (
+            (url,) + sys.version_info[:3])
     critical = [ln for ln in lines if ln.startswith('CRITICAL')]
     assert len(critical) == 3, lines
     assert any("a client's Remote-User header is accepted as the user "

@@ -11,6 +11,7 @@ nobody. The variants that forget one of those are shown to let a
 client name a user or its groups."""
 
 import shutil
+import xmlrpc.client
 
 import pytest
 
@@ -18,9 +19,11 @@ from conftest import logged_in_as
 from deploy import PASSWORD, public_dir
 from e2e import (ATTACKER, TOKEN_OPTIONS, basic, check_deployment,
                  check_selftest_clean, check_selftest_clean_logged_in,
-                 forged_basic)
+                 forged_basic, hostile_headers, selftest,
+                 the_critical_finding, the_warning)
 from forwardauth import ForwardAuth, User
 from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
+                       TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION,
                        TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER,
                        TRAEFIK_WITHOUT_THE_USER_IN_THE_ANSWER, Assertions,
                        TracBehind, Traefik, check_assertions, check_logout,
@@ -142,9 +145,32 @@ def test_the_sample(site):
                 {n for n in names if n.startswith('x-forwarded-')}, asked
         assert any(('X-Forwarded-Uri', '/prefix/login') in asked
                    for asked in site.auth.asked)
-        check_selftest_clean(site.env, site.base_url)
+        lines = check_selftest_clean(site.env, site.base_url)
+        assert lines[0].endswith('(Server: gunicorn; front end: Traefik)'), \
+            lines
         check_selftest_clean_logged_in(site.env, site.base_url)
     assert ATTACKER not in site.logins()
+
+
+def test_answers_arrive_whole(site):
+    """Trac sends its pages and an RPC handler's answers without a
+    Content-Length, so gunicorn chunks them, and Traefik cut about one
+    chunked answer in sixty short (Traefik's issue 11767; the client
+    saw the body without the chunk that ends it). The sample's
+    buffering middleware has Traefik read each answer whole first: a
+    few hundred calls, every answer complete."""
+    call = xmlrpc.client.dumps((), 'system.whoami').encode('utf-8')
+    assert http(site.backend, '/prefix/wiki/WikiStart').header(
+        'Transfer-Encoding') == 'chunked', \
+        "gunicorn sends a length itself now: this test shows nothing"
+    with site.traefik():
+        for i in range(40):
+            for headers in hostile_headers():
+                r = http(site.port, '/prefix/login/xmlrpc',
+                         headers + [('Content-Type', 'text/xml')],
+                         method='POST', body=call)
+                assert r.status == 200, r.status
+                assert xmlrpc.client.loads(r.body)[0] == ('anonymous',)
 
 
 def test_identities_of_any_size(site):
@@ -190,3 +216,89 @@ def test_a_route_that_keeps_the_client_header(site):
             assert logged_in_as(r) == ATTACKER
     finally:
         site.forget(ATTACKER)
+
+
+# What the self-test says of the variants: Traefik recognised (it adds
+# X-Real-Ip beside X-Forwarded-Server, which Apache's mod_proxy sets
+# alone), and the fix in its own configuration's words.
+
+IDENTITY_FIX = "Fix: Traefik: list Remote-User in the ForwardAuth " \
+    "middleware's authResponseHeaders (a header it does not list passes " \
+    "from the client untouched), and give the routers that ask no " \
+    "authenticator a headers middleware with `customRequestHeaders: " \
+    "{Remote-User: \"\"}`"
+PROFILE_FIX = "Fix: Traefik: list Remote-Name, Remote-Email, " \
+    "Remote-Groups in ForwardAuth's authResponseHeaders (a header it does " \
+    "not list passes from the client untouched), and on the routers that " \
+    "ask no authenticator a headers middleware with `Remote-Name: \"\"`, " \
+    "`Remote-Email: \"\"`, `Remote-Groups: \"\"` in customRequestHeaders"
+
+
+def selftest_with_a_session(site, tmp_path):
+    """The self-test with bob's session at the authenticator in
+    --cookie-file: the only way it reaches /login's route."""
+    jar = tmp_path / 'jar'
+    jar.write_text(site.session()[1])
+    rv, lines = selftest(site.env, site.base_url, '--cookie-file=%s' % jar)
+    assert lines[0].endswith('(Server: gunicorn; front end: Traefik)'), lines
+    assert not [ln for ln in lines if '`RequestHeader' in ln], lines
+    return rv, lines
+
+
+def test_the_self_test_without_the_user_in_the_answer(site, tmp_path):
+    logins = site.logins()
+    with site.traefik(TRAEFIK_WITHOUT_THE_USER_IN_THE_ANSWER):
+        rv, lines = selftest_with_a_session(site, tmp_path)
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith("CRITICAL /prefix/login: a client's "
+                               "Remote-User header is accepted as the user "
+                               "name"), lines
+    assert IDENTITY_FIX in critical, critical
+    assert site.logins() == logins
+
+
+def test_the_self_test_with_only_the_user_in_the_answer(site, tmp_path):
+    with site.traefik(TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER):
+        rv, lines = selftest_with_a_session(site, tmp_path)
+    critical = the_critical_finding(rv, lines)
+    assert critical.startswith("CRITICAL /prefix/login: a client's "
+                               "Remote-Name, Remote-Email, Remote-Groups "
+                               "reaches Trac: a user logged in on this path "
+                               "could put themself in [remoteuser] "
+                               "sync_groups"), lines
+    assert PROFILE_FIX in critical, critical
+    assert site.groups_of('bob') == []
+
+
+def test_the_self_test_of_a_route_that_keeps_the_client_header(site):
+    """Without a session: the router of the other pages passes the
+    client's identity headers, name and profile, on every page."""
+    with site.traefik(TRAEFIK_KEEPS_THE_CLIENT_HEADER):
+        rv, lines = selftest(site.env, site.base_url)
+    assert rv == 1, lines
+    assert lines[0].endswith('(Server: gunicorn; front end: Traefik)'), lines
+    critical = [ln for ln in lines if ln.startswith('CRITICAL')]
+    assert len(critical) == 2, lines
+    assert all(ln.startswith('CRITICAL /prefix/, ') for ln in critical)
+    assert [ln for ln in critical if "a client's Remote-User header is "
+            "accepted as the user name" in ln and IDENTITY_FIX in ln], lines
+    assert [ln for ln in critical if "a client's Remote-Name, Remote-Email, "
+            "Remote-Groups reaches Trac" in ln and PROFILE_FIX in ln], lines
+
+
+def test_the_self_test_of_a_token_router_that_drops_authorization(site):
+    """The token paths' router with the site's middleware, which clears
+    Authorization: no token reaches Trac on any of them, and the
+    self-test says what to change in Traefik's words."""
+    with site.traefik(TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION):
+        rv, lines = selftest(site.env, site.base_url)
+    assert lines[0].endswith('(Server: gunicorn; front end: Traefik)'), lines
+    warning = the_warning(rv, lines)
+    assert warning.startswith(
+        "WARN     /prefix/login/rpc, /prefix/login/xmlrpc, "
+        "/prefix/login/jsonrpc, /prefix/ticketrpc: the front end does not "
+        "pass the "
+        "client's Authorization header on to Trac on this token path: no "
+        "token ever arrives. Fix: Traefik: no `Authorization: \"\"` in the "
+        "customRequestHeaders of the token paths' router (as the "
+        "trac-token-path middleware of traefik-dynamic.yml)"), lines

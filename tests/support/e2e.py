@@ -362,6 +362,14 @@ def the_critical_finding(rv, lines):
     return critical[0]
 
 
+def the_warning(rv, lines):
+    """The self-test's one WARN line, with no CRITICAL (exit code 0)."""
+    warned = [ln for ln in lines if ln.startswith('WARN')]
+    assert rv == 0, lines
+    assert len(warned) == 1, lines
+    return warned[0]
+
+
 def check_selftest_clean(env, url, *args):
     """The self-test finds nothing wrong with a deployment."""
     rv, lines = selftest(env, url, *args)

@@ -373,7 +373,6 @@ TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER = edit(
 # Traefik: the router of the other pages without the middleware that
 # clears the identity headers.
 TRAEFIK_KEEPS_THE_CLIENT_HEADER = edit(
-    '      middlewares:\n'
     '        - trac-anonymous\n', '')
 
 # HAProxy: add-header instead of set-header, without the del-header
@@ -434,6 +433,40 @@ def nginx_to_uwsgi_on_tcp(port):
         return re.sub(r'uwsgi_pass unix:[^;]+;',
                       'uwsgi_pass 127.0.0.1:%d;' % port, text)
     return change
+
+
+@contextlib.contextmanager
+def tokens_on(env, paths='/ticketrpc'):
+    """[remoteuser] tokens on `paths` (their table made) while the
+    `with` block runs."""
+    env.configure('remoteuser', tokens='true', token_paths=paths)
+    env.admin('upgrade')
+    try:
+        yield
+    finally:
+        env.configure('remoteuser', tokens='false')
+
+
+#: The token path's route in Caddy as the site's: the client's
+#: Authorization removed there too.
+CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION = edit(
+    '\t\t\timport trac_token_path\n',
+    '\t\t\timport trac_backend\n\t\t\theader_up -Remote-User\n')
+
+#: HAProxy deleting the client's Authorization everywhere.
+HAPROXY_DROPS_AUTHORIZATION = edit(
+    'http-request del-header Authorization unless token_path\n',
+    'http-request del-header Authorization\n')
+
+#: Traefik's token router with the site's middleware, which clears
+#: Authorization.
+TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION = edit(
+    '        - trac-token-path\n', '        - trac-anonymous\n')
+
+#: nginx -> uWSGI's token location without the client's Authorization.
+UWSGI_TOKEN_LOCATION_DROPS_AUTHORIZATION = edit(
+    '            set $trac_authorization $http_authorization;\n',
+    '            set $trac_authorization "";\n')
 
 
 BROKEN = {

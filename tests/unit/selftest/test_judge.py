@@ -8,6 +8,7 @@ from remoteuserauth import decision, selftest
 from remoteuserauth.core import trust, urls
 from remoteuserauth.selftest import CRITICAL, ERROR, OK, WARN
 from remoteuserauth.selftest import Config, Exchange
+from remoteuserauth.selftest.plan import uwsgi_probe
 
 MARKER = 'ruaprobe-0123abcd'
 PUBLIC = 'https://trac.example.com/prefix'
@@ -44,32 +45,34 @@ def environ(headers, peer):
 
 def run(front=strip, cfg=None, paths=PATHS, peer='127.0.0.1', secret='',
         trusted=('127.0.0.1', '::1'), server='nginx/1.22.1', extra=(),
-        user=None, session=None):
+        user=None, session=None, answer=None):
     """Send the plan through `front` (path, headers -> headers, or an
     HTTP status when the front end answers itself) to the real decision;
     the findings. `session`: the Cookie header of the front end's
-    session, sent with the probes as `probeclient.Site` sends it."""
+    session, sent with the probes as `probeclient.Site` sends it;
+    `answer`: the headers of every answer (default: Server)."""
     cfg = cfg or config()
+    answer = list(answer or [('Server', server)])
     settings = decision.make_settings(cfg.header, trusted,
                                       cfg.secret_header, secret)
     exchanges = []
     for probe in selftest.plan(cfg, MARKER, paths, 'https', PUBLIC,
                                session=bool(session)):
         if not probe.token:
-            exchanges.append(Exchange(probe, 401, [('Server', server)],
-                                      None, None, None, None))
+            exchanges.append(Exchange(probe, 401, answer, None, None,
+                                      None, None))
             continue
         sent = list(probe.headers)
         if session and probe.session:
             sent.append(('Cookie', session))
         arrived = front(probe.path, sent)
         if isinstance(arrived, int):
-            exchanges.append(Exchange(probe, arrived, [('Server', server)],
-                                      None, None, None, None))
+            exchanges.append(Exchange(probe, arrived, answer, None, None,
+                                      None, None))
             continue
         env = environ(arrived, peer)
         made = decision.decide(env, settings)
-        exchanges.append(Exchange(probe, 200, [('Server', server)],
+        exchanges.append(Exchange(probe, 200, answer,
                                   report(env, cfg, made, secret), None, None,
                                   None))
     return selftest.judge(exchanges + list(extra), cfg, MARKER, PUBLIC,
@@ -536,6 +539,54 @@ def test_the_backend_reached_directly(exchange, severity, text):
         assert found[0].fix.startswith('bind the backend to loopback')
 
 
+def uwsgi_written(jwt=False, status=200):
+    """A uwsgi request written straight to a uWSGI socket from
+    127.0.0.2, with its own REMOTE_USER, as the real decision takes it
+    (as in nginx-uwsgi.conf's trac.ini: no header, only REMOTE_USER)."""
+    probe = uwsgi_probe(MARKER, '/')
+    if status != 200:
+        return Exchange(probe, status, [], None, None,
+                        ('127.0.0.1', '3031'), '127.0.0.2')
+    env = environ([], '127.0.0.2')
+    env['REMOTE_USER'] = MARKER + '-uwsgi'
+    cfg = config(header='', jwt_header='X-Assertion' if jwt else '')
+    if jwt:
+        # Only a verified assertion names anyone: REMOTE_USER is not read.
+        made = decision.Decision(None, None, False, None, None, '127.0.0.2',
+                                 None, None, ())
+    else:
+        made = decision.decide(env, decision.make_settings(
+            '', ('127.0.0.1',)))
+    return Exchange(probe, 200, [], report(env, cfg, made), None,
+                    ('127.0.0.1', '3031'), '127.0.0.2')
+
+
+@pytest.mark.parametrize('exchange, severity, text', [
+    (uwsgi_written(), CRITICAL,
+     'a program that bypasses the front end names the user: the '
+     'REMOTE_USER of a uwsgi request written from 127.0.0.2 is accepted '
+     '(uWSGI takes every variable as the writer sends it, REMOTE_ADDR '
+     'too: [remoteuser] trusted_proxies cannot tell)'),
+    (uwsgi_written(jwt=True), OK,
+     'reachable in the uwsgi protocol, but the REMOTE_USER of a uwsgi '
+     'request written from 127.0.0.2 is not believed'),
+    (uwsgi_written(status=404), OK,
+     "answered (HTTP 404), but not as this Trac's probe"),
+])
+def test_a_uwsgi_socket_reached_directly(exchange, severity, text):
+    found = [f for f in run(extra=[exchange], paths=('/',))
+             if f.where.startswith('uWSGI socket')]
+    assert len(found) == 1
+    assert found[0].where == 'uWSGI socket 127.0.0.1:3031 from 127.0.0.2'
+    assert (found[0].severity, found[0].text) == (severity, text)
+    if severity == CRITICAL:
+        assert found[0].fix.startswith(
+            "uWSGI: a Unix socket only the front end's group may open")
+    # Judged on its own, not as one more forgery of the root.
+    assert [f.severity for f in run(extra=[exchange], paths=('/',))
+            if f.where == '/prefix/'] == [OK]
+
+
 def test_front_end_kind():
     def exchange(headers=(), report=None):
         return Exchange(None, 200, list(headers), report, None, None, None)
@@ -548,6 +599,61 @@ def test_front_end_kind():
         'server': {'inside_front_end': True}})]) == 'apache'
     assert selftest.front_end_kind([exchange([('Server', 'gunicorn')])]) \
         == 'other'
+
+
+def traefik_marks(front):
+    """`front`, and Traefik's marks on the requests it passes."""
+    def marked(path, headers):
+        arrived = front(path, headers)
+        return arrived if isinstance(arrived, int) else arrived + [
+            ('X-Forwarded-Server', 'proxy'), ('X-Real-Ip', '192.0.2.7')]
+    return marked
+
+
+#: What anything between the self-test and Trac can say, to be taken
+#: for each front end: answer headers, and marks on the requests.
+SPOOFS = {
+    'nginx': dict(answer=[('Server', 'nginx/1.22.1')]),
+    'apache': dict(answer=[('Server', 'Apache/2.4.57')]),
+    'caddy': dict(answer=[('Server', 'gunicorn'), ('Via', '1.1 Caddy')]),
+    'haproxy': dict(answer=[('server', 'gunicorn'),
+                            ('content-type', 'application/json')]),
+    'traefik': dict(answer=[('Server', 'gunicorn')], marks=traefik_marks),
+    'other': dict(answer=[('Server', 'gunicorn')]),
+}
+
+
+def one_location_passes(path, headers):
+    return headers if path == '/login' else strip(path, headers)
+
+
+@pytest.mark.parametrize('front', [passes, one_location_passes, strip])
+def test_a_spoofed_front_end_never_changes_a_severity(front):
+    """The recognition reads headers that anything upstream of Trac
+    can set (a client behind a front end that passes them, a proxy in
+    between): it picks the wording of the fixes, never what is found
+    nor how bad it is, the uWSGI socket's line included."""
+    seen = {}
+    for kind, spoof in SPOOFS.items():
+        marks = spoof.get('marks', lambda f: f)
+        found = run(marks(front), answer=spoof['answer'],
+                    extra=[uwsgi_written()])
+        seen[kind] = found
+        assert [(f.severity, f.where, f.text) for f in found] == \
+            [(f.severity, f.where, f.text) for f in seen['nginx']], kind
+        assert selftest.exit_code(found) == \
+            selftest.exit_code(seen['nginx'])
+        assert [f for f in found if f.severity == CRITICAL]
+    fixes = {kind: [f.fix for f in found if f.severity != OK]
+             for kind, found in seen.items()}
+    if front is not strip:
+        # Each spoof was taken for its server: the fixes say so.
+        for kind, texts in fixes.items():
+            named = {'other': 'make the front end'}.get(
+                kind, dict(nginx='nginx:', apache='Apache:',
+                           caddy='Caddy:', haproxy='HAProxy:',
+                           traefik='Traefik:').get(kind))
+            assert texts[0].startswith(named), (kind, texts[0])
 
 
 def test_lines_and_places():

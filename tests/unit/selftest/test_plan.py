@@ -4,12 +4,14 @@ probe's report, where the backend may be reached."""
 import base64
 import ipaddress
 import json
+import sys
 
 import pytest
 
 from remoteuserauth import decision, selftest
 from remoteuserauth.core import trust
 from remoteuserauth.selftest import Config
+from remoteuserauth.selftest.plan import backend_is_uwsgi, uwsgi_probe
 
 KEY = b'k' * 32
 NOW = 1_800_000_000
@@ -405,6 +407,92 @@ def test_backend_targets(environ, targets):
     report = {'server': selftest.server_info(environ)}
     assert selftest.backend_targets(report, 'trac.example.com', 443) == \
         targets
+
+
+class FakeUWSGI(object):
+    """uWSGI's `uwsgi` module, as far as the probe asks it: the
+    descriptor of the request's connection."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def connection_fd(self):
+        return self.fd
+
+
+UWSGI_ENVIRON = {'uwsgi.version': b'2.0.31', 'uwsgi.node': b'vm',
+                 # What nginx's uwsgi_params say: the front end's own.
+                 'SERVER_NAME': '127.0.0.1', 'SERVER_PORT': '8080',
+                 'SERVER_ADDR': '127.0.0.1'}
+
+
+def test_a_uwsgi_backend_on_tcp(monkeypatch):
+    """Under uWSGI, the backend is where the request's connection came
+    in (the socket nginx's uwsgi_pass wrote to), never the
+    SERVER_NAME, SERVER_PORT or SERVER_ADDR that nginx passed; the
+    descriptor stays open, uWSGI's."""
+    import socket
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    client = socket.create_connection(('127.0.0.1', port))
+    conn, _ = listener.accept()
+    try:
+        monkeypatch.setitem(sys.modules, 'uwsgi', FakeUWSGI(conn.fileno()))
+        info = selftest.server_info(UWSGI_ENVIRON)
+        assert conn.fileno() != -1 and conn.getsockname()[1] == port
+    finally:
+        for sock in (conn, client, listener):
+            sock.close()
+    assert info['software'] == 'uWSGI/2.0.31'
+    assert info['local'] == ['127.0.0.1', port]
+    report = {'server': info}
+    assert selftest.backend_targets(report, '127.0.0.1', 8080) == \
+        [('127.0.0.1', str(port))]
+    assert backend_is_uwsgi(report)
+
+
+def test_a_uwsgi_backend_on_a_unix_socket(monkeypatch, tmp_path):
+    import socket
+    path = str(tmp_path / 'uwsgi.sock')
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(1)
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(path)
+    conn, _ = listener.accept()
+    try:
+        monkeypatch.setitem(sys.modules, 'uwsgi', FakeUWSGI(conn.fileno()))
+        info = selftest.server_info(UWSGI_ENVIRON)
+    finally:
+        for sock in (conn, client, listener):
+            sock.close()
+    assert info['local'] == ['unix', path]
+    assert selftest.backend_targets({'server': info}, '127.0.0.1',
+                                    8080) == []
+
+
+def test_a_uwsgi_backend_that_cannot_say(monkeypatch):
+    """Outside uWSGI's process (no `uwsgi` module), or with a descriptor
+    that is no socket: nothing to go around, rather than the front
+    end's own address."""
+    monkeypatch.setitem(sys.modules, 'uwsgi', None)
+    info = selftest.server_info(UWSGI_ENVIRON)
+    assert info['local'] is None and info['software'] == 'uWSGI/2.0.31'
+    assert selftest.backend_targets({'server': info}, 'trac.example.com',
+                                    443) == []
+    monkeypatch.setitem(sys.modules, 'uwsgi', FakeUWSGI(-1))
+    assert selftest.server_info(UWSGI_ENVIRON)['local'] is None
+
+
+def test_backend_is_uwsgi():
+    assert not backend_is_uwsgi({'server': selftest.server_info({
+        'SERVER_SOFTWARE': 'gunicorn/27.0.1'})})
+    assert not backend_is_uwsgi({})
+    probe = uwsgi_probe(MARKER, '/')
+    assert probe.variant == 'uwsgi' and probe.token and not probe.session
+    assert probe.headers == (('REMOTE_USER', MARKER + '-uwsgi'),)
 
 
 @pytest.mark.parametrize('address, trusted, source', [
