@@ -61,8 +61,11 @@ lint: $(STAMP)
 	    conf-samples
 	$(PY) tools/optionsdoc.py --check
 
+# What the plugin costs a request, and how that grows with the work
+# (sessions, trusted_proxies, local_domains, groups, keys, token sizes).
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/scaling.py
 
 # Several backends on one PostgreSQL: statements per request, and
 # requests per second through 1, 2 and 3 backends (needs PostgreSQL

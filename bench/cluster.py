@@ -13,6 +13,10 @@
                       profile and group sync on, nothing to change
      plugin, cookie   the plugin enabled, the trac_auth cookie only (what
                       the cluster sample sends after /login)
+     plugin, token    a personal access token (Authorization: Bearer)
+                      on a token path, tokens on (its last use is
+                      written at most once in ten minutes: after the
+                      warm-up, not at steady state)
      no plugin, REMOTE_USER   the server's REMOTE_USER
      no plugin, cookie        Trac's own cookie login
 2. Requests per second through nginx (nginx-gunicorn-cluster.conf) over
@@ -159,22 +163,34 @@ def statements(workdir, pg, requests):
         "ALTER SYSTEM SET log_line_prefix = '%m [%d] '")
     admin.cursor().execute("SELECT pg_reload_conf()")
     envs = {}
-    for name, plugin in (('plugin', True), ('plain', False)):
+    # The token's page is a token path in an environment of its own: on
+    # a token path no cookie logs in.
+    for name, plugin, extra in (
+            ('plugin', True, []), ('plain', False, []),
+            ('token', True, [('remoteuser', 'tokens', 'true'),
+                             ('remoteuser', 'token_paths', PAGE)])):
         url = pg.create_database('bench_' + name)
         # Every statement of this database's connections, in its log.
         admin.cursor().execute("ALTER DATABASE bench_%s SET log_statement "
                                "= 'all'" % name)
         envs[name] = (make_env(os.path.join(workdir, name),
-                               cluster_options(workdir, url), plugin),
+                               cluster_options(workdir, url) + extra,
+                               plugin),
                       url, 'bench_' + name)
     admin.close()
+    token = envs['token'][0].admin('remoteuser token add alice').strip(
+        ).splitlines()[-1]
     # Without the plugin, Trac's own WSGI application, as a server runs it.
-    apps = {'plugin': application, 'plain': dispatch_request}
+    apps = {'plugin': application, 'plain': dispatch_request,
+            'token': application}
     cases = {
         'plugin, header': ('plugin', environ(
             envs['plugin'][0].path, HTTP_REMOTE_USER='alice', **PROFILE)),
         'plugin, cookie': ('plugin', environ(
             envs['plugin'][0].path, cookie='trac_auth=' + COOKIE)),
+        'plugin, token': ('token', environ(
+            envs['token'][0].path,
+            HTTP_AUTHORIZATION='Bearer ' + token)),
         'no plugin, REMOTE_USER': ('plain', environ(
             envs['plain'][0].path, REMOTE_USER='alice')),
         'no plugin, cookie': ('plain', environ(
@@ -230,7 +246,8 @@ def print_statements(results, requests):
             case, sum(trac.values()) / requests,
             sum(server.values()) / requests, _writes(trac)))
     for plugin, base in (('plugin, header', 'no plugin, REMOTE_USER'),
-                         ('plugin, cookie', 'no plugin, cookie')):
+                         ('plugin, cookie', 'no plugin, cookie'),
+                         ('plugin, token', 'no plugin, REMOTE_USER')):
         extra = results[plugin][0] - results[base][0]
         fewer = results[base][0] - results[plugin][0]
         print('  %s against %s: %+.2f statements per request'
@@ -348,6 +365,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='a short run, to check that everything works')
+    parser.add_argument('--statements-only', action='store_true',
+                        help='count the statements, measure no rates')
     args = parser.parse_args()
     requests = 10 if args.quick else 200
     rounds, seconds = (1, 1) if args.quick else (3, 8)
@@ -365,6 +384,8 @@ def main():
     try:
         print_statements(statements(workdir, pg, requests), requests)
         print()
+        if args.statements_only:
+            return
         site = os.path.join(workdir, 'site')
         subprocess.run([sys.executable, '-m', 'pip', 'install', '--quiet',
                         '--no-deps', '--no-build-isolation', '--target',

@@ -67,11 +67,12 @@ class RemoteUserAuthenticator(Component):
             # on it: Trac must store nothing for its requests.
             return 'anonymous'
         decision = self.decision(req)
-        token_owner = self._token_login(req, decision)
-        if token_owner is not None:
-            return token_owner
-        if decision.veto or not (decision.name or
-                                 RemoteUserOptions(self.env).cookie_login):
+        current = RemoteUserSettings(self.env).current(req.environ)
+        if current.tokens:
+            token_owner = self._token_login(req, decision, current)
+            if token_owner is not None:
+                return token_owner
+        if decision.veto or not (decision.name or current.cookie_login):
             # A truthy answer stops Trac from asking the cookie login.
             return 'anonymous'
         if decision.name:
@@ -81,15 +82,16 @@ class RemoteUserAuthenticator(Component):
 
     # Public API
 
-    def judge_door(self, name, door):
+    def judge_door(self, name, door, environ=None):
         """May `door` (not the front end) log in, create or change the
-        password of `name`? `None`, or a `doors.Refusal`."""
+        password of `name`? `None`, or a `doors.Refusal`. (With the
+        request's `environ`, under the options it was decided with.)"""
         ownership = self.env[NameOwnership]
         owned = ownership.owners() if ownership is not None and \
             ownership.recording() else doors.owners(())
+        settings = RemoteUserSettings(self.env)
         return doors.other_door(name, door, doors.clean(
-            name, RemoteUserSettings(self.env).clean_name),
-                                owned)
+            name, lambda value: settings.clean_name(value, environ)), owned)
 
     def refuse_door(self, req, name, door, refusal):
         """Log the refusal of `name` at `door` (one line per peer and
@@ -105,7 +107,7 @@ class RemoteUserAuthenticator(Component):
         (for diagnostics)."""
         settings = RemoteUserSettings(self.env)
         return decisions.decide(environ, settings.settings(environ),
-                                settings.group_names())
+                                settings.group_names(environ))
 
     def decision(self, req):
         """The decision for `req`, made once; it also leaves the
@@ -117,9 +119,7 @@ class RemoteUserAuthenticator(Component):
             # The first the plugin sees of the request: the guard
             # and the client address before Trac's cookie login reads it.
             PublicURLFilter(self.env).guard_response(req)
-            ClientAddress(self.env).apply(
-                environ,
-                RemoteUserSettings(self.env).settings(environ).networks)
+            ClientAddress(self.env).apply(environ)
             decision = self.decide(environ)
             if decision.name and decision.source == decisions.ASSERTION:
                 bindings = self.env[AccountBindings]
@@ -142,15 +142,18 @@ class RemoteUserAuthenticator(Component):
     # Internal methods
 
     def _log_decision(self, decision):
+        if decision.name:
+            self.log.debug("TracRemoteUserAuth: %s from %s (%s)",
+                           decision.name, decision.peer, decision.source)
+            if not decision.notes:
+                return
         log = EventLog(self.env)
         peer = trust.describe_peer(decision.peer)
         for note in decision.notes:
             log.write('warning', note.kind, peer, "%s", note)
         if decision.name:
-            self.log.debug("TracRemoteUserAuth: %s from %s (%s)",
-                           decision.name, trust.describe_peer(decision.peer),
-                           decision.source)
-        elif decision.rule:
+            return
+        if decision.rule:
             jwt = RemoteUserSettings(self.env).settings().assertion
             where = {decisions.HEADER: "header %s"
                      % RemoteUserOptions(self.env).header,
@@ -162,14 +165,15 @@ class RemoteUserAuthenticator(Component):
                       "refused the user name in %s from %s: %s; the request "
                       "stays anonymous", where, peer, decision.reason)
 
-    def _token_login(self, req, decision):
+    def _token_login(self, req, decision, current):
         """The owner of a personal access token presented on a
         `token_paths` page, ``'anonymous'`` when the token is refused
         (the request is then answered with 401), or `None` when no token
         is read here."""
         tokens = self.env[PersonalTokens]
-        if tokens is None or not tokens.enabled() or \
-                not token_core.on_token_path(req.path_info, tokens.paths()):
+        if tokens is None or not token_core.on_token_path(
+                req.path_info, tokens.paths(current)) or \
+                not tokens.stored():
             return None
         presented = token_core.presented(
             req.environ.get('HTTP_AUTHORIZATION'))
@@ -183,7 +187,8 @@ class RemoteUserAuthenticator(Component):
                 token_core.FRONT_END_OTHER, "the front end sent a name it "
                 "may not: %s" % decision.reason)
         else:
-            record, refusal = tokens.verify(presented, decision.name)
+            record, refusal = tokens.verify(presented, decision.name,
+                                            environ=req.environ)
         if refusal is not None:
             req.environ[REFUSED_KEY] = refusal
             req.environ.pop('REMOTE_USER', None)
@@ -210,7 +215,7 @@ class RemoteUserAuthenticator(Component):
         if form_name is not None:
             # Refused before any password is checked (or counted by a
             # lock-out guard) for it.
-            refusal = self.judge_door(form_name, doors.PASSWORD)
+            refusal = self.judge_door(form_name, doors.PASSWORD, environ)
             if refusal is not None:
                 self.refuse_door(req, form_name, doors.PASSWORD, refusal)
                 return 'anonymous'
@@ -232,7 +237,7 @@ class RemoteUserAuthenticator(Component):
         if not name:
             return 'anonymous'
         door = self._door_of(req, name, authenticator)
-        refusal = self.judge_door(name, door)
+        refusal = self.judge_door(name, door, environ)
         if refusal is None:
             environ[DOOR_KEY] = door
             return name

@@ -13,7 +13,7 @@ from trac.core import Component
 from remoteuserauth.core import clientaddress as clientaddr
 from remoteuserauth.core import trust
 from remoteuserauth.eventlog import EventLog
-from remoteuserauth.options import RemoteUserOptions
+from remoteuserauth.settings import RemoteUserSettings
 
 
 class ClientAddress(Component):
@@ -23,20 +23,18 @@ class ClientAddress(Component):
     request, and so does the WSGI entry point.
     """
 
-
-
     # Public API
 
-    def apply(self, environ, networks):
+    def apply(self, environ):
         """Replace ``REMOTE_ADDR`` in `environ` by the client address,
-        once per request, when `trust_forwarded_for` is enabled.
-
-        :param networks: the trusted proxies (`Settings.networks`).
-        """
-        if trust.PEER_KEY in environ or not \
-                RemoteUserOptions(self.env).trust_forwarded_for:
+        once per request, when `trust_forwarded_for` is enabled."""
+        if trust.PEER_KEY in environ:
             return
-        walk = clientaddr.take_client_address(environ, networks)
+        current = RemoteUserSettings(self.env).current(environ)
+        if not current.trust_forwarded_for:
+            return
+        walk = clientaddr.take_client_address(environ,
+                                              current.settings.networks)
         peer = trust.describe_peer(environ[trust.PEER_KEY])
         if walk.problem:
             EventLog(self.env).write(

@@ -9,8 +9,12 @@ from trac.web.api import IRequestFilter
 from remoteuserauth.auth import RemoteUserAuthenticator
 from remoteuserauth.core import groups
 from remoteuserauth.eventlog import EventLog
-from remoteuserauth.options import RemoteUserOptions
+from remoteuserauth.settings import RemoteUserSettings
 from remoteuserauth.writelock import WRITE_LOCK
+
+
+#: How many users' memberships found in step are remembered.
+_MAX_IN_STEP = 1024
 
 
 class GroupSynchronizer(Component):
@@ -19,6 +23,10 @@ class GroupSynchronizer(Component):
     """
 
     implements(IRequestFilter)
+
+    def __init__(self):
+        self._held = (None, {})
+        self._in_step = {}
 
     # IRequestFilter methods
 
@@ -29,7 +37,9 @@ class GroupSynchronizer(Component):
         if decision.name and listed is not None and \
                 req.authname == decision.name:
             self.synchronize(decision.name, listed,
-                             decision.profile.origins['groups'])
+                             decision.profile.origins['groups'],
+                             RemoteUserSettings(self.env).current(
+                                 req.environ))
         return handler
 
     def post_process_request(self, req, template, data, metadata):
@@ -37,26 +47,40 @@ class GroupSynchronizer(Component):
 
     # Public API
 
-    def managed_groups(self):
-        managed, problems = groups.parse_sync_groups(
-            RemoteUserOptions(self.env).sync_groups)
+    def managed_groups(self, current=None):
+        """The `sync_groups` (problems logged); those of the
+        `settings.Current` options `current` when given."""
+        if current is None:
+            current = RemoteUserSettings(self.env).current()
+        managed, problems = current.sync_groups, current.sync_group_problems
         for problem in problems:
             EventLog(self.env).write('error', 'option', problem, "%s",
                                      problem)
         return managed
 
-    def synchronize(self, user, listed, origin='groups_header'):
+    def synchronize(self, user, listed, origin='groups_header',
+                    current=None):
         """Bring `user`'s memberships among the `sync_groups` in line
         with the group names `listed` (from the decision's profile:
         `groups_header` of a trusted proxy, or `jwt_groups_claim`);
         `origin` says where they came from, for the log. Returns the
         ``(added, removed)`` group names."""
-        managed = self.managed_groups()
+        managed = self.managed_groups(current)
         if not managed:
             return [], []
         perm = PermissionSystem(self.env)
+        # What a user was found in step with: the same list, the same
+        # managed groups and Trac's permissions unchanged (any change
+        # makes Trac's cached list anew) need no comparison of each.
+        in_step = (frozenset(listed), managed, perm.get_all_permissions())
+        if self._in_step.get(user) == in_step:
+            return [], []
         to_add, to_remove = groups.plan(user, listed, managed,
-                                        perm.get_all_permissions())
+                                        self._permissions_of(user, perm))
+        if not (to_add or to_remove):
+            if len(self._in_step) >= _MAX_IN_STEP:
+                self._in_step.clear()
+            self._in_step[user] = in_step
         try:
             # One transaction per change, whose first statement takes the
             # database lock before Trac's permission cache takes its thread
@@ -91,3 +115,18 @@ class GroupSynchronizer(Component):
             self.log.info("TracRemoteUserAuth: removed %s from group %s (no "
                           "longer listed in %s)", user, group, origin)
         return to_add, to_remove
+
+    # Internal methods
+
+    def _permissions_of(self, user, perm):
+        """`user`'s ``(subject, action)`` pairs among Trac's permissions,
+        looked up in an index made once per change of the permissions
+        (they may be many: one or more a user)."""
+        permissions = perm.get_all_permissions()
+        key, index = self._held
+        if key is not permissions:
+            index = {}
+            for pair in permissions:
+                index.setdefault(pair[0], []).append(pair)
+            self._held = (permissions, index)
+        return index.get(user, ())

@@ -74,10 +74,13 @@ class LoginPages(Component):
         (it names another user, or with `cookie_login` off, no user) and
         forget its login, so that a page the front end leaves alone
         cannot bring the cookie's user back."""
+        if not (decision.name or not RemoteUserSettings(self.env).current(
+                req.environ).cookie_login) or \
+                'trac_auth' not in req.environ.get('HTTP_COOKIE', ''):
+            # (No cookie of that name in the header: none to parse.)
+            return
         cookie = req.incookie.get('trac_auth')
-        if cookie is None or not (
-                decision.name or
-                not RemoteUserOptions(self.env).cookie_login):
+        if cookie is None:
             return
         cookies = LoginCookies(self.env)
         owner = cookies.owner(cookie.value)

@@ -24,7 +24,6 @@ from remoteuserauth.core import trust, urls
 from remoteuserauth.core.names import client_text
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.forwardedfor import ClientAddress
-from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.ordering import ask_first
 from remoteuserauth.settings import RemoteUserSettings
 
@@ -44,9 +43,7 @@ class PublicURLFilter(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
-        ClientAddress(self.env).apply(
-            req.environ,
-            RemoteUserSettings(self.env).settings(req.environ).networks)
+        ClientAddress(self.env).apply(req.environ)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -88,27 +85,33 @@ class PublicURLFilter(Component):
         cookies, and every header free of control characters. Called as
         soon as the plugin sees a request (from the authenticator too,
         so that error pages are covered); does its work once."""
-        if req.environ.get(_GUARDED_KEY):
+        environ = req.environ
+        if environ.get(_GUARDED_KEY):
             return
-        req.environ[_GUARDED_KEY] = True
-        public = self.public_url(req.environ) or \
-            urls.request_url(req.environ)
-        req.add_redirect_listener(self._redirect_listener(public))
+        environ[_GUARDED_KEY] = True
         send_cookie_headers = req._send_cookie_headers
         start_response = req._start_response
 
+        def public():
+            # Asked for only when a response needs it.
+            return self.public_url(environ) or urls.request_url(environ)
+
         def send_secure_cookie_headers():
-            for name, morsel in req.outcookie.items():
-                if public.scheme == 'https':
-                    morsel['secure'] = True
-                if name.startswith('trac_') and not morsel['samesite']:
-                    morsel['samesite'] = 'Lax'
+            if req.outcookie:
+                https = public().scheme == 'https'
+                for name, morsel in req.outcookie.items():
+                    if https:
+                        morsel['secure'] = True
+                    if name.startswith('trac_') and not morsel['samesite']:
+                        morsel['samesite'] = 'Lax'
             send_cookie_headers()
 
         def start_clean_response(status, headers, exc_info=None):
             return start_response(status,
                                   self._clean_headers(headers, public),
                                   exc_info)
+
+        req.add_redirect_listener(self._redirect_listener(public))
 
         req._send_cookie_headers = send_secure_cookie_headers
         req._start_response = start_clean_response
@@ -119,15 +122,16 @@ class PublicURLFilter(Component):
         base = self.configured_base()
         if base is not None:
             return base
-        settings = RemoteUserSettings(self.env).settings(environ)
+        current = RemoteUserSettings(self.env).current(environ)
         trusted = trust.trusted_network(trust.direct_peer(environ),
-                                        settings.networks)
-        seen = urls.request_url(environ)
-        if trusted and RemoteUserOptions(self.env).trust_forwarded:
+                                        current.settings.networks)
+        if trusted and current.trust_forwarded:
+            seen = urls.request_url(environ)
             public = urls.forwarded_url(environ, seen)
             return public if public != seen else None
         if not trusted and environ.get('HTTP_X_FORWARDED_PROTO') and \
-                seen.scheme == 'https' and not _server_says_https(environ):
+                environ.get('wsgi.url_scheme') == 'https' and \
+                not _server_says_https(environ):
             # tracd believes X-Forwarded-Proto from anyone; undo that.
             peer = trust.describe_peer(trust.direct_peer(environ))
             EventLog(self.env).write(
@@ -139,14 +143,13 @@ class PublicURLFilter(Component):
         return None
 
     def _redirect_listener(self, public):
-        allowed = tuple(url for url in (
-            self.config.get('remoteuser', 'logout_url').strip(),
-            self.config.get('metanav', 'logout.redirect').strip()) if url)
-
         def listener(req, url, permanent):
+            allowed = tuple(url for url in (
+                self.config.get('remoteuser', 'logout_url').strip(),
+                self.config.get('metanav', 'logout.redirect').strip()) if url)
             inside_only = bool(_LOGIN_PATHS.match(req.path_info))
-            location, reason = urls.secure_location(url, public, inside_only,
-                                                    allowed)
+            location, reason = urls.secure_location(url, public(),
+                                                    inside_only, allowed)
             if location == url or req.environ.get(_REDIRECTED_KEY):
                 return
             req.environ[_REDIRECTED_KEY] = True
@@ -164,7 +167,10 @@ class PublicURLFilter(Component):
         """The response headers without any value holding a control
         character, which no server may write as it is (tracd splits the
         response there, gunicorn answers 500). A Location dropped that
-        way is replaced by the site's front page."""
+        way is replaced by the site's front page (`public()`)."""
+        if not urls.has_control_character(
+                ''.join([name + value for name, value in headers])):
+            return headers
         clean = []
         for name, value in headers:
             if urls.has_control_character(name + value):
@@ -174,7 +180,7 @@ class PublicURLFilter(Component):
                     "control character (%s)", client_text(name),
                     client_text(value))
                 if name.lower() == 'location':
-                    clean.append((name, urls.url_string(public)))
+                    clean.append((name, urls.url_string(public())))
                 continue
             clean.append((name, value))
         return clean

@@ -1,9 +1,11 @@
-"""The `[remoteuser]` options as the decision needs them
-(`decision.Settings`), read once per request and parsed only when they
-change, with every problem logged; and the name policy they make.
+"""The `[remoteuser]` options as the plugin's hooks need them: the
+`decision.Settings` and the other options every request reads, looked
+at once per request and parsed only when they change, with every
+problem logged; and the name policy they make.
 """
 
 import os
+from collections import namedtuple
 
 from trac.core import Component
 from trac.perm import PermissionSystem
@@ -11,18 +13,34 @@ from trac.web.auth import LoginModule
 
 from remoteuserauth import assertion, decision as decisions
 from remoteuserauth.assertion import presets
-from remoteuserauth.core import doors, names
+from remoteuserauth.core import doors, groups as grouplists, names
+from remoteuserauth.core import tokens as token_core
 from remoteuserauth.core.names import client_text
 from remoteuserauth.core.secretfile import SecretFile
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import (SECTION, RemoteUserOptions,
                                     boolean_names, declared, is_boolean)
 
-#: Where a request keeps the settings it was decided with.
+#: Where a request keeps the options it was decided with, and the
+#: names no user may have.
 _SETTINGS_KEY = 'remoteuserauth.settings'
+_GROUPS_KEY = 'remoteuserauth.groups'
+
+#: The `[remoteuser]` options, by name, in the order declared.
+_NAMES = tuple(o.name for o in declared())
+_SECRET_FILE = _NAMES.index('secret_file')
 
 #: The options of signed assertions, which make the verifier.
 _JWT_OPTIONS = tuple(o.name for o in declared() if o.name.startswith('jwt_'))
+
+Current = namedtuple('Current', 'settings cookie_login tokens token_paths '
+                     'token_path_problems trust_forwarded '
+                     'trust_forwarded_for sync_groups sync_group_problems')
+Current.__doc__ = """The options as every request reads them, parsed:
+the `decision.Settings`, and the values of the options of the same
+names as `RemoteUserOptions` gives them (`token_paths` and
+`sync_groups` validated, with the sentences saying what was left out
+of them)."""
 
 
 class RemoteUserSettings(Component):
@@ -30,9 +48,9 @@ class RemoteUserSettings(Component):
     answers what the name policy makes of a name."""
 
     def __init__(self):
-        self._settings_cache = (None, None)
+        self._current = (None, None)
         self._verifier_cache = (None, None)
-        self._groups_cache = (None, None, frozenset())
+        self._groups_cache = (None, None, names.Names())
         self._secret_file = SecretFile()
 
     # Public API
@@ -40,21 +58,131 @@ class RemoteUserSettings(Component):
     def settings(self, environ=None):
         """The current `decision.Settings`; problems are logged.
 
-        With the request's `environ`, they are read once per request:
-        comparing the options with the cached ones costs more than the
-        rest of the decision."""
+        With the request's `environ`, they are read once per request."""
+        return self.current(environ).settings
+
+    def current(self, environ=None):
+        """The `Current` options; problems are logged.
+
+        With the request's `environ`, they are read once per request
+        and kept there; without, read now. Either way they are parsed
+        again only when a value changed."""
         if environ is not None:
-            settings = environ.get(_SETTINGS_KEY)
-            if settings is None:
-                settings = environ[_SETTINGS_KEY] = self.settings()
-            return settings
-        raw = tuple(self.config.get(SECTION, option.name)
-                    for option in declared()) + \
-            (self.config.get('trac', 'ignore_auth_case'),
-             self.secret_file_status())
-        key, settings = self._settings_cache
-        if key == raw:
-            return settings
+            current = environ.get(_SETTINGS_KEY)
+            if current is None:
+                current = environ[_SETTINGS_KEY] = self.current()
+            return current
+        section = self.config[SECTION]
+        read, current = self._current
+        memo = getattr(section, '_cache', None)
+        if memo is not None and read is not None and \
+                read[0] is section and memo == read[1] and \
+                self._others(read[2][_SECRET_FILE]) == read[2][-2:]:
+            # Not one of the values was set, removed or read again from
+            # the file since they were read (see `_raw`).
+            return current
+        raw = self._raw(section)
+        if read is None or read[2] != raw:
+            current = self._parse(raw)
+        # What the section remembers now holds every value just read.
+        self._current = ((section, None if memo is None else dict(memo),
+                          raw), current)
+        return current
+
+    def secret_file_status(self):
+        """The `secretfile.Loaded` secret of `secret_file`, or `None`
+        when that option is empty."""
+        return self._secret_file_status(self.config.get(SECTION,
+                                                        'secret_file'))
+
+    def boolean_problems(self):
+        """Sentences for the boolean options whose value is no boolean
+        (Trac would silently use the default)."""
+        for name in boolean_names():
+            value = self.config.get(SECTION, name)
+            if not is_boolean(value):
+                yield ("[remoteuser] %s: %s is not a boolean (true or "
+                       "false); the default is used"
+                       % (name, client_text(value.strip())))
+
+    def verifier(self):
+        """The `assertion.Verifier` for the `jwt_*` options, or `None`
+        when neither `jwt_header` nor `jwt_preset` is set."""
+        jwt = self.settings().assertion
+        return jwt.verifier if jwt else None
+
+    def group_names(self, environ=None):
+        """Names no user may have (a `names.Names`): Trac's permission
+        groups, and the groups `sync_groups` manages (which may hold
+        permissions before they have a member, when Trac cannot tell
+        them from users). With the request's `environ`, found once per
+        request."""
+        if environ is not None:
+            groups = environ.get(_GROUPS_KEY)
+            if groups is None:
+                groups = environ[_GROUPS_KEY] = self.group_names()
+            return groups
+        perms = PermissionSystem(self.env).get_all_permissions()
+        managed = self.config.get('remoteuser', 'sync_groups')
+        key, raw, groups = self._groups_cache
+        if key is not perms or raw != managed:
+            groups = names.Names(
+                {action for subject, action in perms
+                 if not action.isupper()}.union(
+                    self.config.getlist('remoteuser', 'sync_groups')))
+            self._groups_cache = (perms, managed, groups)
+        return groups
+
+    def clean_name(self, value, environ=None):
+        """`names.clean_name` of `value` under the site's name policy
+        (as a request runs it; with its `environ`, under the options it
+        was decided with)."""
+        settings = self.settings(environ)
+        return names.clean_name(value, settings.strip_domain,
+                                settings.lowercase,
+                                self.group_names(environ),
+                                settings.local_domains)
+
+    def door_key(self, name):
+        """The `doors.key` of `name` (as another door or the database
+        holds it) under the site's name policy."""
+        cleaned = doors.clean(name, self.clean_name)
+        return doors.key(cleaned.name or name)
+
+    # Internal methods
+
+    def _raw(self, section):
+        """Every value the options are parsed from: the `[remoteuser]`
+        options as written (`section`), `[trac] ignore_auth_case`, and
+        the secret of `secret_file`.
+
+        Trac's `Section` remembers each value it read (`_cache`), and
+        forgets it when the value is set or removed; a file read again
+        makes new sections. So while the section is the same and what
+        it remembers is equal to what it remembered after this read,
+        every value is still what was read, and `current` compares the
+        two dictionaries (one comparison) instead of reading some
+        forty values on every request."""
+        raw = tuple(map(section.get, _NAMES))
+        return raw + self._others(raw[_SECRET_FILE])
+
+    def _others(self, secret_file):
+        """The values of `_raw` from outside the section."""
+        return (self.config.get('trac', 'ignore_auth_case'),
+                self._secret_file_status(secret_file))
+
+    def _secret_file_status(self, path):
+        path = path.strip()
+        if not path:
+            return None
+        # Relative to trac.ini's folder, as Trac's PathOption (which
+        # would resolve links on every request) does it.
+        path = os.path.join(os.path.dirname(self.config.filename), path)
+        return self._secret_file.current(path)
+
+    def _parse(self, raw):
+        """The `Current` options of the values `raw`; problems are
+        logged."""
         options = RemoteUserOptions(self.env)
         loaded = raw[-1]
         broken = loaded is not None and loaded.problem
@@ -81,64 +209,13 @@ class RemoteUserSettings(Component):
         settings = settings._replace(problems=problems)
         for problem in problems:
             self.log.error("TracRemoteUserAuth: %s", problem)
-        self._settings_cache = (raw, settings)
-        return settings
-
-    def secret_file_status(self):
-        """The `secretfile.Loaded` secret of `secret_file`, or `None`
-        when that option is empty."""
-        path = RemoteUserOptions(self.env).secret_file.strip()
-        if not path:
-            return None
-        # Relative to trac.ini's folder, as Trac's PathOption (which
-        # would resolve links on every request) does it.
-        path = os.path.join(os.path.dirname(self.config.filename), path)
-        return self._secret_file.current(path)
-
-    def boolean_problems(self):
-        """Sentences for the boolean options whose value is no boolean
-        (Trac would silently use the default)."""
-        for name in boolean_names():
-            value = self.config.get(SECTION, name)
-            if not is_boolean(value):
-                yield ("[remoteuser] %s: %s is not a boolean (true or "
-                       "false); the default is used"
-                       % (name, client_text(value.strip())))
-
-    def verifier(self):
-        """The `assertion.Verifier` for the `jwt_*` options, or `None`
-        when neither `jwt_header` nor `jwt_preset` is set."""
-        jwt = self.settings().assertion
-        return jwt.verifier if jwt else None
-
-    def group_names(self):
-        """Names no user may have: Trac's permission groups, and the
-        groups `sync_groups` manages (which may hold permissions before
-        they have a member, when Trac cannot tell them from users)."""
-        perms = PermissionSystem(self.env).get_all_permissions()
-        managed = self.config.get('remoteuser', 'sync_groups')
-        key, raw, groups = self._groups_cache
-        if key is not perms or raw != managed:
-            groups = frozenset(action for subject, action in perms
-                               if not action.isupper()) | \
-                frozenset(self.config.getlist('remoteuser', 'sync_groups'))
-            self._groups_cache = (perms, managed, groups)
-        return groups
-
-    def clean_name(self, value):
-        """`names.clean_name` of `value` under the site's name policy
-        (as a request runs it)."""
-        settings = self.settings()
-        return names.clean_name(value, settings.strip_domain,
-                                settings.lowercase, self.group_names(),
-                                settings.local_domains)
-
-    def door_key(self, name):
-        """The `doors.key` of `name` (as another door or the database
-        holds it) under the site's name policy."""
-        cleaned = doors.clean(name, self.clean_name)
-        return doors.key(cleaned.name or name)
-
+        paths, path_problems = token_core.parse_paths(options.token_paths)
+        managed, group_problems = grouplists.parse_sync_groups(
+            options.sync_groups)
+        return Current(settings, options.cookie_login, options.tokens, paths,
+                       tuple(path_problems), options.trust_forwarded,
+                       options.trust_forwarded_for, managed,
+                       tuple(group_problems))
 
     def _assertion_options(self):
         """The keyword arguments of `decision.make_settings` for the

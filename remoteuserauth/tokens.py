@@ -33,8 +33,10 @@ REFUSED_KEY = 'remoteuserauth.token_refused'
 #: Seconds between two writes of a token's last use, in one process.
 TOUCH_INTERVAL = 600
 
-#: How many tokens' last writes a process remembers.
+#: How many tokens' last writes a process remembers, and how many
+#: owners' verdicts.
 _MAX_TOUCHED = 4096
+_MAX_OWNERS = 4096
 
 DAY = 86400
 
@@ -46,6 +48,9 @@ class PersonalTokens(Component):
 
     def __init__(self):
         self._touched = {}
+        self._stored = False
+        self._verdicts_key = None
+        self._verdicts = {}
 
     # IRequestFilter methods
 
@@ -70,13 +75,19 @@ class PersonalTokens(Component):
 
     def stored(self):
         """Whether the table of tokens exists (`trac-admin ENV upgrade`
-        makes it)."""
-        return schema.current_version(self.env) >= schema.TOKENS_VERSION
+        makes it). Once it does, it is not asked again: a token request
+        costs no statement of its own."""
+        if not self._stored:
+            self._stored = schema.current_version(self.env) >= \
+                schema.TOKENS_VERSION
+        return self._stored
 
-    def paths(self):
-        """The `token_paths`, parsed (problems logged)."""
-        paths, problems = core.parse_paths(
-            RemoteUserOptions(self.env).token_paths)
+    def paths(self, current=None):
+        """The `token_paths`, parsed (problems logged); those of the
+        `settings.Current` options `current` when given."""
+        if current is None:
+            current = RemoteUserSettings(self.env).current()
+        paths, problems = current.token_paths, current.token_path_problems
         for problem in problems:
             EventLog(self.env).write('error', 'option', problem, "%s",
                                      problem)
@@ -141,14 +152,15 @@ class PersonalTokens(Component):
             return None
         return self._records.get(core.digest(token))
 
-    def verify(self, presented, front_end_name=None, now=None):
+    def verify(self, presented, front_end_name=None, now=None,
+               environ=None):
         """The verdict on a presented token: ``(record, refusal)``, one
         of them `None`. `front_end_name` is the name the front end gives
-        the same request, if any."""
+        the same request, if any; `environ`, the request's."""
         if not core.is_well_formed(presented.token):
             return None, doors.Refusal(core.MALFORMED, "the Authorization "
                                        "header holds no well-formed token")
-        record = self.find(presented.token)
+        record = self._records.get(core.digest(presented.token))
         if record is None:
             return None, doors.Refusal(core.UNKNOWN, "no such token: it was "
                                        "removed, or never made here")
@@ -163,7 +175,7 @@ class PersonalTokens(Component):
                                        "to %s, not to the Basic user %s" % (
                                            record.id, record.owner,
                                            client_text(presented.user)))
-        refusal = self.owner_refusal(record.owner)
+        refusal = self._owner_verdict(record.owner, environ)
         if refusal is not None:
             return None, doors.Refusal(core.OWNER_REFUSED, "token %s: %s"
                                        % (record.id, refusal))
@@ -174,13 +186,14 @@ class PersonalTokens(Component):
                                                      front_end_name))
         return record, None
 
-    def owner_refusal(self, owner, making=False):
+    def owner_refusal(self, owner, making=False, environ=None):
         """Why `owner`'s name may not use a token, or `None`: the name
         policy refuses it today, or the front end does not own it (a
         token made for a name it does not own yet makes it the front
         end's, unless a local password account holds the name)."""
         settings = RemoteUserSettings(self.env)
-        cleaned = doors.clean(owner, settings.clean_name)
+        cleaned = doors.clean(owner, lambda value: settings.clean_name(
+            value, environ))
         if cleaned.name != owner:
             return "its owner's name %s is refused by the name policy (%s)" \
                 % (owner, cleaned.reason or "it would be read as %s"
@@ -215,6 +228,27 @@ class PersonalTokens(Component):
                 exception_to_unicode(e))
 
     # Internal methods
+
+    def _owner_verdict(self, owner, environ):
+        """`owner_refusal` of a token's `owner`, remembered while what
+        it depends on is the same: the options, Trac's groups and the
+        front end's names (each a new object when it changes). The
+        owners are those of kept tokens, which clients do not choose;
+        at most `_MAX_OWNERS` are remembered all the same."""
+        settings = RemoteUserSettings(self.env)
+        ownership = NameOwnership(self.env)
+        key = (settings.current(environ), settings.group_names(environ),
+               ownership.owners() if ownership.recording() else None)
+        if key != self._verdicts_key:
+            self._verdicts_key = key
+            self._verdicts = {}
+        verdict = self._verdicts.get(owner, self)
+        if verdict is self:
+            if len(self._verdicts) >= _MAX_OWNERS:
+                self._verdicts.clear()
+            verdict = self._verdicts[owner] = self.owner_refusal(
+                owner, environ=environ)
+        return verdict
 
     @cached
     def _records(self):

@@ -27,7 +27,6 @@ from trac.web.main import dispatch_request
 
 from remoteuserauth.core import trust, urls
 from remoteuserauth.forwardedfor import ClientAddress
-from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.publicurl import PublicURLFilter
 from remoteuserauth.settings import RemoteUserSettings
 
@@ -51,9 +50,9 @@ def application(environ, start_response):
         return [body]
     env = _open_environment(environ)
     if env is not None:
-        networks = RemoteUserSettings(env).settings(environ).networks
-        ClientAddress(env).apply(environ, networks)
-        prefix = _mount_prefix(env, environ, networks)
+        current = RemoteUserSettings(env).current(environ)
+        ClientAddress(env).apply(environ)
+        prefix = _mount_prefix(env, environ, current)
         if prefix:
             _move_prefix(environ, prefix)
     return dispatch_request(environ, start_response)
@@ -101,7 +100,7 @@ def _open_environment(environ):
         return None
 
 
-def _mount_prefix(env, environ, networks):
+def _mount_prefix(env, environ, current):
     """The path prefix the proxy left in ``PATH_INFO``, or `None`."""
     if environ.get('SCRIPT_NAME'):
         return None
@@ -112,8 +111,9 @@ def _mount_prefix(env, environ, networks):
     if env.config.get('trac', 'base_url').strip():
         return None     # set but invalid: the filter logs why
     forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
-    if forwarded and RemoteUserOptions(env).trust_forwarded:
-        if trust.trusted_network(trust.direct_peer(environ), networks):
+    if forwarded and current.trust_forwarded:
+        if trust.trusted_network(trust.direct_peer(environ),
+                                 current.settings.networks):
             return urls.normalize_prefix(trust.last_list_value(forwarded))
     return None
 

@@ -34,6 +34,16 @@ value was sent."""
 _SEPARATOR = re.compile(r'[\s,]').search
 
 
+def _separated(text):
+    """Whether `text` holds a comma or white space. A token is printable
+    ASCII, where the only white space is the space: two scans in C
+    instead of a regular expression's test of each character against a
+    Unicode class (which takes 90 us on a 16 KiB token)."""
+    if text.isascii() and text.isprintable():
+        return ' ' in text or ',' in text
+    return _SEPARATOR(text) is not None
+
+
 def extract_token(value, bearer=False):
     """Take the token out of a header value.
 
@@ -64,7 +74,7 @@ def extract_token(value, bearer=False):
         if not text:
             return Extracted(None, MALFORMED, "the Authorization header "
                              "says Bearer but holds no token")
-    if _SEPARATOR(text):
+    if _separated(text):
         return Extracted(None, SEVERAL, "the header holds several values "
                          "(a comma or white space inside the token): it "
                          "was sent more than once or under two spellings; "

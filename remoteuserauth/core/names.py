@@ -90,6 +90,34 @@ or `rule` (one of the constants above) and `reason` (a sentence for the
 log) say why it was refused."""
 
 
+class Names(frozenset):
+    """A frozenset of names that also holds them case folded
+    (`folded`), so that a name is compared with every one of them,
+    without regard to case, in one look-up however many they are."""
+
+    __slots__ = ('folded',)
+
+    def __new__(cls, names=()):
+        self = frozenset.__new__(cls, names)
+        self.folded = frozenset(name.casefold() for name in self)
+        return self
+
+
+def _folded(groups):
+    folded = getattr(groups, 'folded', None)
+    return folded if folded is not None else \
+        frozenset(group.casefold() for group in groups)
+
+
+def _plain(text):
+    """Whether `text` is printable ASCII only (a space is printable):
+    then it holds no character of `_FORBIDDEN_CATEGORIES` (in ASCII,
+    only the control characters), no white space but the space, and
+    nothing NFKC would change; most text is, and this is asked of it
+    all at once rather than character by character."""
+    return text.isascii() and text.isprintable()
+
+
 def decode_header_value(value):
     """Undo the latin-1 decoding PEP 3333 applies to header values.
 
@@ -125,6 +153,8 @@ def client_text(value, limit=80):
 def has_forbidden_character(text):
     """Return the first character of `text` that has no place in a name
     or a profile value, or `None`."""
+    if _plain(text):
+        return None
     for char in text:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
             return char
@@ -178,6 +208,8 @@ def _spacing(text):
     """Why the white space in `text` is refused, or `None`."""
     if text != text.strip(' '):
         return "the user name has spaces around it"
+    if _plain(text):
+        return None
     for char in text:
         if char != ' ' and (char.isspace() or
                             unicodedata.category(char) == 'Zs'):
@@ -198,7 +230,8 @@ def clean_name(value, strip_domain=True, lowercase=False, groups=(),
     :param lowercase: fold the name to lower case with `str.lower`, as
                       Trac's ``ignore_auth_case`` does.
     :param groups: names no user may have (permission groups, managed
-                   groups), compared without regard to case.
+                   groups), compared without regard to case (a `Names`
+                   compares them in one look-up).
     :param local_domains: the domains and realms whose users are this
                           Trac's users, case folded (see
                           `parse_local_domains`).
@@ -276,7 +309,7 @@ def clean_name(value, strip_domain=True, lowercase=False, groups=(),
     if folded in RESERVED_NAMES:
         return Cleaned(None, RESERVED, "%r is a name Trac reserves for "
                        "itself" % name)
-    if any(folded == group.casefold() for group in groups):
+    if folded in _folded(groups):
         return Cleaned(None, GROUP, "%r is the name of a Trac permission "
                        "group; a user of that name would inherit the "
                        "group's rights" % name)

@@ -73,6 +73,53 @@ def direct_peer(environ):
     return environ.get('REMOTE_ADDR')
 
 
+class Networks(tuple):
+    """The trusted networks, a tuple in the order configured, indexed so
+    that finding the first one holding an address takes one look-up per
+    distinct prefix length (at most 33 for IPv4, 129 for IPv6) however
+    many there are; its hash is computed once (a cache key)."""
+
+    def __new__(cls, networks=()):
+        self = tuple.__new__(cls, networks)
+        self._hash = tuple.__hash__(self)
+        self._index = {}
+        for position, network in enumerate(self):
+            if network is UNIX_SOCKET:
+                continue
+            by_length = self._index.setdefault(network.version, {}).\
+                setdefault(network.prefixlen, {})
+            by_length.setdefault(int(network.network_address), position)
+        # Longest prefixes first: the order does not change the answer
+        # (the first configured of all that hold the address wins).
+        self._lengths = {
+            version: [(length, ~((1 << (width - length)) - 1), table)
+                      for length, table in sorted(lengths.items(),
+                                                  reverse=True)]
+            for version, lengths in self._index.items()
+            for width in (32 if version == 4 else 128,)}
+        return self
+
+    def __hash__(self):
+        return self._hash
+
+    def __eq__(self, other):
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return tuple.__ne__(self, other)
+
+    def first_holding(self, address):
+        """The first network holding the `ipaddress` address, or
+        `None`."""
+        value = int(address)
+        found = None
+        for length, mask, table in self._lengths.get(address.version, ()):
+            position = table.get(value & mask)
+            if position is not None and (found is None or position < found):
+                found = position
+        return None if found is None else self[found]
+
+
 def parse_networks(entries):
     """Parse addresses and CIDR networks.
 
@@ -105,7 +152,7 @@ def parse_networks(entries):
                 errors.append("%r has host bits set; it is read as %s"
                               % (text, network))
         networks.append(network)
-    return tuple(networks), errors
+    return Networks(networks), errors
 
 
 def parse_address(text):
@@ -127,22 +174,44 @@ def parse_address(text):
     return address
 
 
+#: How many peers' verdicts `trusted_network` remembers.
+TRUSTED_CACHE_SIZE = 1024
+
+
+def trusted_network(peer, networks):
+    """Return the first of `networks` (a `Networks`, or any sequence)
+    holding the address `peer`, or `None` when the peer is not trusted
+    (or is no address at all)."""
+    if not isinstance(networks, Networks):
+        networks = Networks(networks)
+    return _trusted_network(peer, networks)
+
+
 # A request asks up to three times (the decision, the public address,
 # the client address), and the peers are few; bounded, so that clients
 # from many addresses only churn it.
-@functools.lru_cache(maxsize=1024)
-def trusted_network(peer, networks):
-    """Return the first of `networks` holding the address `peer`, or
-    `None` when the peer is not trusted (or is no address at all)."""
+@functools.lru_cache(maxsize=TRUSTED_CACHE_SIZE)
+def _trusted_network(peer, networks):
     if peer is not None and (peer == '' or peer.startswith(('/', 'unix:'))):
         return UNIX_SOCKET if UNIX_SOCKET in networks else None
     address = parse_address(peer)
     if address is None:
         return None
-    for network in networks:
-        if address.version == network.version and address in network:
-            return network
-    return None
+    return networks.first_holding(address)
+
+
+def trusted_network_name(peer, networks):
+    """``str`` of `trusted_network` (``10.0.0.0/8``, ``unix``), or
+    `None`: every decision names the network that trusted its peer."""
+    if not isinstance(networks, Networks):
+        networks = Networks(networks)
+    return _trusted_network_name(peer, networks)
+
+
+@functools.lru_cache(maxsize=TRUSTED_CACHE_SIZE)
+def _trusted_network_name(peer, networks):
+    network = _trusted_network(peer, networks)
+    return None if network is None else str(network)
 
 
 def describe_peer(peer):

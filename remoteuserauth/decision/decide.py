@@ -81,7 +81,7 @@ def decide(environ, settings, groups=()):
     `names.clean_name`.
     """
     peer = trust.direct_peer(environ)
-    network = trust.trusted_network(peer, settings.networks)
+    network = trust.trusted_network_name(peer, settings.networks)
     notes = []
     if settings.assertion is not None:
         return _decide_assertion(environ, settings, groups, peer, network,
@@ -99,8 +99,7 @@ def decide(environ, settings, groups=()):
                                   cleaned.name, notes) \
             if cleaned.name else NO_PROFILE
         return Decision(cleaned.name, source, veto, cleaned.rule,
-                        cleaned.reason, peer,
-                        str(network) if network else None, value,
+                        cleaned.reason, peer, network, value,
                         tuple(notes), profile)
 
     header_value = nobody = None
@@ -133,8 +132,8 @@ def decide(environ, settings, groups=()):
         # The proxy says nobody logged in: Trac's own login may still
         # know the browser.
         return nobody
-    return Decision(None, None, False, None, None, peer,
-                    str(network) if network else None, None, tuple(notes))
+    return Decision(None, None, False, None, None, peer, network, None,
+                    tuple(notes))
 
 
 def _header_profile(environ, settings, proven, source, user, notes):
@@ -210,7 +209,6 @@ def _decide_assertion(environ, settings, groups, peer, network, notes):
     vetoes (the request stays anonymous whatever cookie it carries); an
     absent one means nobody."""
     jwt = settings.assertion
-    network = str(network) if network else None
 
     def outcome(name=None, veto=False, rule=None, reason=None,
                 received=None, profile=NO_PROFILE, verdict=None):

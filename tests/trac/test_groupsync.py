@@ -157,3 +157,32 @@ def test_padded_group_in_a_claim_grants_nothing(make_env, tmp_path, pad):
     assert memberships(env, 'alice') == []
     get(env, token(signer, groups=[' developers ']))
     assert memberships(env, 'alice') == ['developers']
+
+
+@pytest.mark.parametrize('change, expected', [
+    (lambda env: env.admin('permission remove alice developers'),
+     ['developers', 'testers']),
+    (lambda env: env.configure('remoteuser',
+                               sync_groups='developers, testers, staff'),
+     ['developers', 'staff', 'testers']),
+], ids=['permission-elsewhere', 'sync_groups'])
+def test_a_user_found_in_step_is_compared_again_after_a_change(
+        synced, change, expected):
+    """Once a user's memberships match the list, the next request with
+    the same list compares nothing; a change of Trac's permissions or
+    of sync_groups makes it compare again."""
+    request(synced, 'developers|testers|staff')
+    request(synced, 'developers|testers|staff')     # in step, remembered
+    assert memberships(synced, 'alice') == ['developers', 'testers']
+    change(synced)
+    request(synced, 'developers|testers|staff')
+    assert memberships(synced, 'alice') == expected
+
+
+def test_users_found_in_step_are_bounded(synced, monkeypatch):
+    from remoteuserauth import groupsync
+    monkeypatch.setattr(groupsync, '_MAX_IN_STEP', 5)
+    sync = groupsync.GroupSynchronizer(synced.env())
+    for number in range(12):
+        sync.synchronize('user%d' % number, frozenset())
+        assert len(sync._in_step) <= 5

@@ -397,3 +397,36 @@ def test_the_admin_panel_lists_and_removes_tokens(site):
              {'remove_tokens': '1', 'token_id': ident}, admin)
     assert r.status in (302, 303)
     assert refused(call(site, bearer(token)))
+
+
+def _make_alice_a_group(env):
+    env.admin('permission add alice WIKI_ADMIN')
+    env.admin('permission add dave alice')
+
+
+@pytest.mark.parametrize('owner, change, undo', [
+    ('alice', lambda env: env.configure('remoteuser', sync_groups='alice'),
+     lambda env: env.configure('remoteuser', sync_groups='')),
+    ('Alice', lambda env: env.configure('remoteuser', lowercase='true'),
+     lambda env: env.configure('remoteuser', lowercase='false')),
+    ('alice', _make_alice_a_group,
+     lambda env: env.admin('permission remove dave alice')),
+], ids=['sync_groups', 'lowercase', 'permission-group'])
+def test_an_owner_verdict_follows_every_change(site, owner, change, undo):
+    """The verdict on a token's owner is remembered, but never past a
+    change of trac.ini or of Trac's groups."""
+    token = make_token(site, owner)
+    assert authname(call(site, bearer(token))) == owner
+    change(site)
+    assert refused(call(site, bearer(token)))
+    undo(site)
+    assert authname(call(site, bearer(token))) == owner
+
+
+def test_owner_verdicts_are_bounded(site, monkeypatch):
+    from remoteuserauth import tokens
+    monkeypatch.setattr(tokens, '_MAX_OWNERS', 10)
+    personal = tokens.PersonalTokens(site.env())
+    for number in range(25):
+        personal._owner_verdict('user%d' % number, None)
+        assert len(personal._verdicts) <= 10

@@ -104,6 +104,13 @@ def test_joined_headers_are_refused(value, bearer):
     assert 'jwt_header' in result.reason
 
 
+@given(st.text(alphabet=st.sampled_from(
+    'ab.-_, \t\r\n\x0b\x0c\x1c\x85\xa0\u2028\u3000\u200b\xe9')))
+def test_separators_are_found_as_the_class_finds_them(text):
+    from remoteuserauth.assertion import token
+    assert token._separated(text) == bool(token._SEPARATOR(text))
+
+
 def test_huge_values_are_refused_before_parsing():
     for value in ('x' * (a.MAX_TOKEN_LENGTH + 1),
                   'Bearer ' + 'x' * a.MAX_TOKEN_LENGTH,

@@ -187,3 +187,29 @@ def test_profile_values():
     for bad in ('alice', '@example.com', 'alice@', 'a@b, c@d', 'a b@c',
                 'a@b\r\n'):
         assert names.clean_email(bad) is None, bad
+
+
+@pytest.mark.parametrize('groups', [
+    frozenset({'Developers', 'STRASSE', '\u00c5sa'}),
+    names.Names({'Developers', 'STRASSE', '\u00c5sa'})])
+@pytest.mark.parametrize('value, refused', [
+    ('developers', True), ('DEVELOPERS', True), ('stra\u00dfe', True),
+    ('\u00e5sa', True), ('alice', False), ('developer', False)])
+def test_groups_are_compared_without_regard_to_case(groups, value, refused):
+    """A `Names` answers in one look-up what comparing each group
+    would: the same names refused."""
+    cleaned = clean(value, groups=groups)
+    assert (cleaned.rule == names.GROUP) is refused
+    assert (cleaned.name is None) is refused
+
+
+@pytest.mark.parametrize('text', [
+    'alice', 'alice smith', 'a\tb', 'a\x00b', 'a\x7fb', 'a\u00a0b',
+    'a\u2003b', '\uff41lice', 'a\u200bb', 'jos\u00e9', 'a\x85b'])
+def test_plain_text_takes_the_short_way_to_the_same_answer(text):
+    """Printable ASCII is checked at once; anything else character by
+    character; both give the answer of the long way."""
+    slow = next((c for c in text
+                 if names.unicodedata.category(c) in
+                 names._FORBIDDEN_CATEGORIES), None)
+    assert names.has_forbidden_character(text) == slow

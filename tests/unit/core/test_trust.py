@@ -1,6 +1,7 @@
 import ipaddress
 
 import pytest
+from hypothesis import given, strategies as st
 
 from remoteuserauth.core import trust
 
@@ -134,3 +135,49 @@ def test_unix_socket_peers_are_trusted_only_when_listed():
 ])
 def test_is_loopback_host(host, loopback):
     assert trust.is_loopback_host(host) is loopback
+
+
+def _first_by_scan(peer, networks):
+    address = trust.parse_address(peer)
+    return next((n for n in networks if n is not trust.UNIX_SOCKET and
+                 n.version == address.version and address in n), None)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2 ** 32 - 1), st.integers(0, 32)),
+                min_size=1, max_size=40),
+       st.lists(st.integers(0, 2 ** 32 - 1), min_size=1, max_size=20))
+def test_the_index_finds_the_first_network_configured(entries, peers):
+    """However many networks, the indexed look-up answers what a scan
+    of them in the order configured does: the first that holds the
+    peer."""
+    networks = trust.Networks(ipaddress.ip_network(
+        (value, length), strict=False) for value, length in entries)
+    for value in peers + [value for value, _ in entries]:
+        peer = str(ipaddress.ip_address(value))
+        assert trust.trusted_network(peer, networks) == \
+            _first_by_scan(peer, networks)
+
+
+def test_the_index_keeps_the_order_configured():
+    wide, narrow = nets('10.0.0.0/8', '10.1.0.0/16')
+    assert trust.trusted_network('10.1.2.3', (wide, narrow)) is wide
+    assert trust.trusted_network('10.1.2.3', (narrow, wide)) is narrow
+    assert trust.trusted_network_name('10.1.2.3', (narrow, wide)) == \
+        '10.1.0.0/16'
+
+
+def test_the_peer_cache_is_bounded_and_keyed_on_the_networks():
+    """Peers are client addresses: many of them only churn the cache.
+    A change of trusted_proxies is another key, never a stale answer."""
+    networks = nets('10.0.0.0/8')
+    for i in range(trust.TRUSTED_CACHE_SIZE + 300):
+        trust.trusted_network_name('10.%d.%d.1' % (i // 256, i % 256),
+                                   networks)
+    for cached in (trust._trusted_network, trust._trusted_network_name):
+        info = cached.cache_info()
+        assert info.maxsize == trust.TRUSTED_CACHE_SIZE
+        assert info.currsize <= trust.TRUSTED_CACHE_SIZE
+    assert trust.trusted_network_name('10.0.0.1', networks) == '10.0.0.0/8'
+    assert trust.trusted_network_name('10.0.0.1', nets('127.0.0.1')) is None
+    assert trust.trusted_network_name('10.0.0.1', nets('10.0.0.0/24')) == \
+        '10.0.0.0/24'

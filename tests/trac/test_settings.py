@@ -1,0 +1,109 @@
+"""The options every request reads are parsed once and kept (one set,
+the last parsed): a trac.ini change counts from the next request on,
+never a stale answer."""
+
+import pytest
+
+from conftest import logged_in_as
+from remoteuserauth.settings import RemoteUserSettings
+
+PAGE = '/wiki/WikiStart'
+
+
+def user(env, **kwargs):
+    kwargs.setdefault('headers', [('Remote-User', 'alice')])
+    return logged_in_as(env.request(PAGE, **kwargs))
+
+
+def test_trusted_proxies(make_env):
+    env = make_env()
+    assert user(env) == 'alice'
+    env.configure('remoteuser', trusted_proxies='10.0.0.1')
+    assert user(env) is None
+    assert user(env, peer='10.0.0.1') == 'alice'
+    env.configure('remoteuser', trusted_proxies='127.0.0.1')
+    assert user(env) == 'alice'
+
+
+def test_cookie_login(make_env):
+    env = make_env()
+    cookie = env.stale_cookie('bob')
+    assert user(env, headers=[cookie]) == 'bob'
+    env.configure('remoteuser', cookie_login='false')
+    assert user(env, headers=[env.stale_cookie('bob')]) is None
+
+
+def test_tokens_and_token_paths(make_env):
+    env = make_env(('remoteuser', 'tokens', 'true'),
+                   ('remoteuser', 'token_paths', PAGE))
+    token = env.admin('remoteuser token add alice').strip().splitlines()[-1]
+    bearer = [('Authorization', 'Bearer ' + token)]
+    assert user(env, headers=bearer, peer='192.0.2.1') == 'alice'
+    env.configure('remoteuser', token_paths='/ticketrpc')
+    assert user(env, headers=bearer, peer='192.0.2.1') is None
+    env.configure('remoteuser', token_paths=PAGE, tokens='false')
+    assert user(env, headers=bearer, peer='192.0.2.1') is None
+
+
+def test_trust_forwarded_for(make_env):
+    env = make_env()
+    forwarded = [('Remote-User', 'alice'), ('X-Forwarded-For', '203.0.113.5')]
+    r = env.request(PAGE, headers=forwarded)
+    assert r.environ['REMOTE_ADDR'] == '127.0.0.1'
+    env.configure('remoteuser', trust_forwarded_for='true')
+    r = env.request(PAGE, headers=forwarded)
+    assert r.environ['REMOTE_ADDR'] == '203.0.113.5'
+
+
+def test_sync_groups(make_env):
+    env = make_env(('remoteuser', 'groups_header', 'X-Groups'),
+                   ('remoteuser', 'sync_groups', 'developers'))
+
+    def groups():
+        return sorted(g for g, in env.db(
+            "SELECT action FROM permission WHERE username='alice'"))
+    listed = [('Remote-User', 'alice'), ('X-Groups', 'developers|testers')]
+    assert user(env, headers=listed) == 'alice'
+    assert groups() == ['developers']
+    env.configure('remoteuser', sync_groups='developers, testers')
+    user(env, headers=listed)
+    assert groups() == ['developers', 'testers']
+    # Trac's permissions changed elsewhere: the index of them follows.
+    env.admin('permission remove alice developers')
+    user(env, headers=listed)
+    assert groups() == ['developers', 'testers']
+
+
+@pytest.mark.parametrize('option, value', [
+    ('cookie_login', 'false'), ('tokens', 'true'),
+    ('token_paths', '/api'), ('trust_forwarded', 'true'),
+    ('trust_forwarded_for', 'true'), ('sync_groups', 'staff')])
+def test_one_set_is_kept_and_follows_every_change(make_env, option, value):
+    """Changed in memory (the admin panel's way) or in the file, the
+    next look sees the new value; only the last set is kept."""
+    env = make_env()
+    settings = RemoteUserSettings(env.env())
+    before = settings.current()
+    env.env().config.set('remoteuser', option, value)
+    after = settings.current()
+    assert after is not before
+    assert after == settings.current()
+    assert settings._current[1] is after
+    assert getattr(after, option) != getattr(before, option)
+
+
+def test_a_file_read_again_is_seen(make_env):
+    """trac.ini written by another process (another backend's admin
+    panel, an editor) and read again: new values, none remembered."""
+    from trac.config import Configuration
+    env = make_env()
+    trac = env.env()
+    settings = RemoteUserSettings(trac)
+    assert settings.current().cookie_login is True
+    other = Configuration(trac.config.filename)
+    other.set('remoteuser', 'cookie_login', 'false')
+    other.save()
+    assert trac.config.parse_if_needed()
+    assert settings.current().cookie_login is False
+    trac.config.set('remoteuser', 'cookie_login', 'true')
+    assert settings.current().cookie_login is True
