@@ -231,6 +231,9 @@ def make_projects(parent, database, jwks):
                               ('developers', 'WIKI_ADMIN'),
                               ('testers', 'TICKET_MODIFY')):
             env.admin('permission add %s %s' % (group, action))
+        # A member makes admins a group to Trac (and to the name policy):
+        # a subject that only holds permissions is a user.
+        env.admin('permission add operator admins')
         if name == 'site':
             env.env().db_transaction(
                 "INSERT INTO ticket (id, type, time, changetime, summary, "
@@ -720,7 +723,7 @@ def run_load(site, servers, kinds, threads, deadline, seed):
                                                      .current_thread().name),
                                            answer.body[:200] if
                                            isinstance(status, int) else ''))
-    workers = [threading.Thread(target=work, args=(i,))
+    workers = [threading.Thread(target=work, args=(i,), daemon=True)
                for i in range(threads)]
     for w in workers:
         w.start()
