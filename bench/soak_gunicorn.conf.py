@@ -1,0 +1,111 @@
+# gunicorn settings of `make soak` (bench/soak.py) only; not a sample.
+#
+# One sync worker serves the Trac projects of a parent folder, bound to
+# a Unix socket (nginx's route, the only one trusted_proxies = unix
+# believes) and to a loopback port (the forgers' direct route, an
+# untrusted peer). SIGUSR2 makes the worker write what it holds into
+# $SOAK_STATS: its resident memory and the size of every cache of the
+# plugin (and of Trac's cache manager), each with its bound; read
+# between the load's phases, never while a request runs.
+
+import gc
+import json
+import os
+import signal
+
+bind = os.environ['SOAK_BINDS'].split()
+wsgi_app = 'remoteuserauth.wsgi:application'
+raw_env = ['TRAC_ENV_PARENT_DIR=' + os.environ['SOAK_PARENT']]
+workers = 1
+timeout = 120
+# gunicorn believes SCRIPT_NAME and X-Forwarded-Proto from Unix socket
+# peers (nginx) whatever this says; nobody on a port is believed.
+forwarded_allow_ips = ''
+limit_request_field_size = 32768
+accesslog = None
+
+
+def _rss_kb():
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def _caches():
+    """(project, cache, size, bound) of every cache the plugin keeps in
+    this process, and Trac's own cache manager's, without creating a
+    component that does not exist yet."""
+    import trac.env
+    from trac.cache import CacheManager
+    from remoteuserauth.core import trust
+    from remoteuserauth import cookies, tokens
+    from remoteuserauth.bindings import AccountBindings
+    from remoteuserauth.eventlog import EventLog
+    from remoteuserauth.ownership import NameOwnership
+    from remoteuserauth.settings import RemoteUserSettings
+    info = trust.trusted_network.cache_info()
+    rows = [('*', 'core.trust.trusted_network (lru_cache)', info.currsize,
+             '%d (maxsize)' % info.maxsize)]
+    for path, env in sorted(trac.env.env_cache.items()):
+        project = os.path.basename(path)
+        get = env.components.get
+        log = get(EventLog)
+        if log is not None:
+            rows.append((project, 'EventLog throttle keys',
+                         len(log._throttle._seen),
+                         '%d (max_keys)' % log._throttle.max_keys))
+        login = get(cookies.LoginCookies)
+        if login is not None:
+            rows.append((project, 'LoginCookies owners', len(login._owners),
+                         '%d (MAX_REMEMBERED)' % cookies.MAX_REMEMBERED))
+        pats = get(tokens.PersonalTokens)
+        if pats is not None:
+            rows.append((project, 'PersonalTokens last uses',
+                         len(pats._touched),
+                         '%d (_MAX_TOUCHED)' % tokens._MAX_TOUCHED))
+            rows.append((project, 'PersonalTokens records (Trac cache)',
+                         len(pats._records), 'rows of remoteuser_token'))
+        owners = get(NameOwnership)
+        if owners is not None and owners.recording():
+            rows.append((project, 'NameOwnership owners (Trac cache)',
+                         len(owners.owners().names),
+                         'rows of remoteuser_owner'))
+        bindings = get(AccountBindings)
+        if bindings is not None:
+            try:
+                size = len(bindings._bindings)
+            except Exception:
+                size = 0
+            rows.append((project, 'AccountBindings (Trac cache)', size,
+                         'rows of remoteuser_binding'))
+        settings = get(RemoteUserSettings)
+        verifier = settings and settings._verifier_cache[1]
+        if verifier is not None:
+            rows.append((project, 'assertion Verifier verdicts',
+                         len(verifier._cache),
+                         '%d (cache_size)' % verifier.cache_size))
+        manager = get(CacheManager)
+        if manager is not None:
+            rows.append((project, "Trac's CacheManager entries",
+                         len(manager._cache), 'one per @cached property'))
+    return rows
+
+
+def _snapshot(signum, frame):
+    path = os.environ['SOAK_STATS']
+    try:
+        data = {'rss_kb': _rss_kb(), 'objects': len(gc.get_objects()),
+                'caches': _caches()}
+    except Exception as e:  # said in the snapshot, never a dead worker
+        data = {'rss_kb': _rss_kb(), 'error': repr(e)}
+    with open(path + '.tmp', 'w') as f:
+        json.dump(data, f)
+    os.rename(path + '.tmp', path)
+
+
+def post_worker_init(worker):
+    # After gunicorn's own signal handlers: SIGUSR2 would otherwise end
+    # the worker.
+    signal.signal(signal.SIGUSR2, _snapshot)
