@@ -14,13 +14,16 @@ def test_bench_quick_run_prints_the_ratios():
                           '--quick', '--no-servers'], capture_output=True,
                          text=True, timeout=600)
     assert out.returncode == 0, out.stderr
-    for case in ('plugin', 'assertion'):
-        for base in ('remote_user', 'cookie'):
-            assert re.search(r'ratio %s/%s\s+\d+\.\d+' % (case, base),
-                             out.stdout)
-        mode = 'header' if case == 'plugin' else case
-        assert re.search(r"The plugin's own hooks, %s mode: \d+ us per "
-                         r"request, \d+\.\d+ %% of it" % mode, out.stdout)
+    for case, base in (('header', 'remote_user'),
+                       ('remote_user+', 'remote_user'),
+                       ('assertion', 'remote_user'),
+                       ('token', 'remote_user'),
+                       ('cookie+', 'cookie'),
+                       ('header+cookie', 'remote_user')):
+        assert re.search(r'^  %s\s+/ %s\s+\d+\.\d+$' % (
+            re.escape(case), base), out.stdout, re.M), case
+        assert re.search(r'^  %s\s+\d+\.\d+ us\s+\d+\.\d+ %%$'
+                         % re.escape(case), out.stdout, re.M), case
     assert re.search(r'Decision alone: header \d+\.\d+ us, assertion '
                      r'\d+\.\d+ us per call .* new ES256 token: \d+\.\d+ us',
                      out.stdout)
