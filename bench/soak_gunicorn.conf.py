@@ -40,14 +40,16 @@ def _caches():
     import trac.env
     from trac.cache import CacheManager
     from remoteuserauth.core import trust
-    from remoteuserauth import cookies, tokens
+    from remoteuserauth import cookies, groupsync, tokens
     from remoteuserauth.bindings import AccountBindings
     from remoteuserauth.eventlog import EventLog
     from remoteuserauth.ownership import NameOwnership
     from remoteuserauth.settings import RemoteUserSettings
-    info = trust.trusted_network.cache_info()
-    rows = [('*', 'core.trust.trusted_network (lru_cache)', info.currsize,
-             '%d (maxsize)' % info.maxsize)]
+    rows = []
+    for name in ('_trusted_network', '_trusted_network_name'):
+        info = getattr(trust, name).cache_info()
+        rows.append(('*', 'core.trust.%s (lru_cache)' % name, info.currsize,
+                     '%d (TRUSTED_CACHE_SIZE)' % info.maxsize))
     for path, env in sorted(trac.env.env_cache.items()):
         project = os.path.basename(path)
         get = env.components.get
@@ -67,6 +69,14 @@ def _caches():
                          '%d (_MAX_TOUCHED)' % tokens._MAX_TOUCHED))
             rows.append((project, 'PersonalTokens records (Trac cache)',
                          len(pats._records), 'rows of remoteuser_token'))
+            rows.append((project, 'PersonalTokens owner verdicts',
+                         len(pats._verdicts),
+                         '%d (_MAX_OWNERS)' % tokens._MAX_OWNERS))
+        sync = get(groupsync.GroupSynchronizer)
+        if sync is not None:
+            rows.append((project, 'GroupSynchronizer users in step',
+                         len(sync._in_step),
+                         '%d (_MAX_IN_STEP)' % groupsync._MAX_IN_STEP))
         owners = get(NameOwnership)
         if owners is not None and owners.recording():
             rows.append((project, 'NameOwnership owners (Trac cache)',

@@ -48,3 +48,23 @@ def test_bench_cluster_quick_run():
         assert re.search(r'^  %s\s+\d+\.\d+ requests/s' % setup, out.stdout,
                          re.M)
     assert 'failed requests: 0' in out.stdout
+
+
+def test_soak_short_run():
+    """`make soak` runs end to end on a few hundred requests: every
+    answer right, no 5xx, and every cache read inside the worker (a
+    cache the report can no longer read is an error line, which failed
+    nothing before this test)."""
+    out = subprocess.run([sys.executable,
+                          os.path.join(ROOT, 'bench', 'soak.py'),
+                          '--requests', '300', '--db', 'sqlite'],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'snapshot error' not in out.stdout, out.stdout
+    assert re.search(r'5xx or failed: 0; wrong answers: 0', out.stdout), \
+        out.stdout[-3000:]
+    for cache in ('core.trust._trusted_network ', 'EventLog throttle keys',
+                  'PersonalTokens owner verdicts',
+                  'GroupSynchronizer users in step',
+                  'assertion Verifier verdicts'):
+        assert cache in out.stdout, cache
