@@ -76,16 +76,9 @@ class Site(object):
         # forged Authorization when the plan says so.
         if self.cookie and not connect and probe.token and probe.session:
             sent.append(('Cookie', self.cookie))
-        try:
-            status, headers, body = self._request(
-                scheme, host, int(port), target,
-                host_header or self.host_header, sent, source)
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            return Exchange(probe, 0, [], None, _describe(e), connect,
-                            source)
-        return Exchange(probe, status, headers, _report(status, headers,
-                                                        body),
-                        None, connect, source)
+        return _exchange(probe, connect, source, lambda: self._request(
+            scheme, host, int(port), target,
+            host_header or self.host_header, sent, source))
 
     def send_uwsgi(self, probe, token, connect, source=None,
                    host_header=None, prefix=None):
@@ -95,16 +88,9 @@ class Site(object):
         with it."""
         path = (self.prefix if prefix is None else prefix) + probe.path
         query = '%s=%s' % (PROBE_PARAM, token)
-        try:
-            status, headers, body = self._uwsgi_request(
-                connect[0], int(connect[1]), path, query,
-                host_header or self.host_header, probe.headers, source)
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            return Exchange(probe, 0, [], None, _describe(e), connect,
-                            source)
-        return Exchange(probe, status, headers, _report(status, headers,
-                                                        body),
-                        None, connect, source)
+        return _exchange(probe, connect, source, lambda: self._uwsgi_request(
+            connect[0], int(connect[1]), path, query,
+            host_header or self.host_header, probe.headers, source))
 
     def _uwsgi_request(self, host, port, path, query, host_header,
                        variables, source):
@@ -171,6 +157,17 @@ def _report(status, headers, body):
     except ValueError:
         return None
     return data if is_report(data) else None
+
+
+def _exchange(probe, connect, source, request):
+    """The `Exchange` of `probe`: what `request()` answered (status,
+    headers, body), or why it could not be made."""
+    try:
+        status, headers, body = request()
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        return Exchange(probe, 0, [], None, _describe(e), connect, source)
+    return Exchange(probe, status, headers,
+                    _report(status, headers, body), None, connect, source)
 
 
 def _describe(error):
