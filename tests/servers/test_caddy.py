@@ -3,20 +3,19 @@ basic_auth on /login, the user header set there and removed everywhere
 else; and the variant that forgets to remove it."""
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from conftest import logged_in_as
-from deploy import PASSWORD, public_dir
+from deploy import PASSWORD
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, forged_basic, selftest,
                  the_critical_finding, the_warning)
 from frontends import (CADDY_KEEPS_THE_CLIENT_HEADER,
                        CADDY_TOKEN_ROUTE_DROPS_AUTHORIZATION, Assertions,
                        Caddy, TracBehind, check_assertions, check_logout,
-                       running, tokens_on)
+                       module_site, running, tokens_on)
 from process import http
 
 pytestmark = pytest.mark.servers
@@ -45,13 +44,7 @@ class Site(TracBehind):
         return running(Caddy(self.dir, caddyfile, self.port))
 
 
-@pytest.fixture(scope='module')
-def site(plugin_site):
-    workdir = public_dir('ruatest-')
-    made = Site(workdir, plugin_site)
-    yield made
-    made.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+site = module_site(Site)
 
 
 def test_the_sample(site):

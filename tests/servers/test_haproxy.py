@@ -3,20 +3,19 @@ http_auth against a userlist on /login, the client's user header
 deleted, then set from the checked name; and the variants an
 administrator would plausibly write instead."""
 
-import shutil
 import subprocess
 
 import pytest
 
 from conftest import logged_in_as
-from deploy import PASSWORD, public_dir
+from deploy import PASSWORD
 from e2e import (ATTACKER, basic, check_deployment, check_selftest_clean,
                  check_selftest_clean_logged_in, forged_basic, selftest,
                  the_critical_finding, the_warning)
 from frontends import (HAPROXY_ADDS_THE_HEADER, HAPROXY_DROPS_AUTHORIZATION,
                        HAPROXY_NAMES_WHOEVER_THE_CLIENT_SAYS, Assertions,
                        HAProxy, TracBehind, check_assertions, check_logout,
-                       running, tokens_on)
+                       module_site, running, tokens_on)
 from process import http, require
 
 pytestmark = pytest.mark.servers
@@ -41,13 +40,7 @@ class Site(TracBehind):
         return running(HAProxy(self.dir, config, self.port))
 
 
-@pytest.fixture(scope='module')
-def site(plugin_site):
-    workdir = public_dir('ruatest-')
-    made = Site(workdir, plugin_site)
-    yield made
-    made.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+site = module_site(Site)
 
 
 def test_the_sample(site):

@@ -12,14 +12,12 @@ name from the authenticator's answer (auth_request_set)."""
 import contextlib
 import os
 import re
-import shutil
 import textwrap
 
-import pytest
 
 from conftest import logged_in_as
 from deploy import (PASSWORD, Nginx, deploy_static, edit, gunicorn_service,
-                    make_env, public_dir, render)
+                    make_env, render)
 from e2e import (TICKETRPC_DENIED, TOKEN_OPTIONS, basic, check_deployment,
                  check_login, check_selftest_clean,
                  check_selftest_clean_logged_in, forged_basic, jsonrpc_call,
@@ -27,7 +25,7 @@ from e2e import (TICKETRPC_DENIED, TOKEN_OPTIONS, basic, check_deployment,
                  the_critical_finding)
 from forwardauth import ForwardAuth, User, basic_user, cookie_values
 from frontends import (NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER,
-                       check_logout)
+                       check_logout, module_site)
 from remoteuserauth.selftest import basic_credentials
 from process import free_port, http
 
@@ -121,13 +119,7 @@ class Site(object):
         self.auth.stop()
 
 
-@pytest.fixture(scope='module')
-def site(plugin_site):
-    workdir = public_dir('ruatest-')
-    made = Site(workdir, plugin_site)
-    yield made
-    made.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+site = module_site(Site)
 
 
 def login(port, headers):

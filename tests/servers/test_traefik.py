@@ -10,13 +10,12 @@ identity header Trac reads, and clears them on the routes that ask
 nobody. The variants that forget one of those are shown to let a
 client name a user or its groups."""
 
-import shutil
 import xmlrpc.client
 
 import pytest
 
 from conftest import logged_in_as
-from deploy import PASSWORD, public_dir
+from deploy import PASSWORD
 from e2e import (ATTACKER, TOKEN_OPTIONS, basic, check_deployment,
                  check_selftest_clean, check_selftest_clean_logged_in,
                  forged_basic, hostile_headers, selftest,
@@ -27,7 +26,7 @@ from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
                        TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER,
                        TRAEFIK_WITHOUT_THE_USER_IN_THE_ANSWER, Assertions,
                        TracBehind, Traefik, check_assertions, check_logout,
-                       running)
+                       module_site, running)
 from process import http
 
 pytestmark = pytest.mark.servers
@@ -81,13 +80,7 @@ class Site(TracBehind):
         self.auth.stop()
 
 
-@pytest.fixture(scope='module')
-def site(plugin_site):
-    workdir = public_dir('ruatest-')
-    made = Site(workdir, plugin_site)
-    yield made
-    made.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
+site = module_site(Site)
 
 
 def login(site, headers):

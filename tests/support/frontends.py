@@ -25,8 +25,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import logged_in_as
-from deploy import deploy_static, edit, gunicorn_service, make_env, render
+from deploy import (deploy_static, edit, gunicorn_service, make_env,
+                    public_dir, render)
 from process import (Reply, Server, free_port, http, python_env, read,
                      require, stop_process)
 from tokens import Signer
@@ -51,6 +54,20 @@ def venv_program(name):
 
 
 # Trac behind gunicorn, for the front ends that proxy to it
+
+def module_site(site_class):
+    """The `site` fixture of a module: one `site_class` (a `TracBehind`)
+    in a folder every server can read, shared by the module's tests,
+    then stopped and removed."""
+    @pytest.fixture(scope='module')
+    def site(plugin_site):
+        workdir = public_dir('ruatest-')
+        made = site_class(workdir, plugin_site)
+        yield made
+        made.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return site
+
 
 class TracBehind(object):
     """A Trac environment (base_url under /prefix) served by gunicorn
