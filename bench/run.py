@@ -450,7 +450,9 @@ def load(port, headers, seconds, threads, path=PAGE):
     return sum(counts) / (time.time() - start), sum(errors)
 
 
-NGINX_CONF = """\
+#: The start of an nginx.conf of the benchmarks: everything in
+#: `dir`, one worker, no access log; the `http` block left open.
+NGINX_HEAD = """\
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
@@ -462,6 +464,9 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
+"""
+
+NGINX_CONF = NGINX_HEAD + """\
     upstream backend {{ server 127.0.0.1:{backend}; keepalive 16; }}
     server {{
         listen 127.0.0.1:{port};

@@ -69,7 +69,7 @@ for path in (ROOT, TESTS, os.path.join(TESTS, 'support'), HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from run import machine  # noqa: E402
+from run import NGINX_HEAD, machine  # noqa: E402
 
 ISSUER = 'https://idp.example.com'
 AUDIENCE = 'trac'
@@ -91,18 +91,7 @@ MIX = collections.OrderedDict([
     ('token', 40), ('token-bad', 20), ('new-user', 5),
     ('profile-change', 5)])
 
-NGINX_CONF = """\
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
+NGINX_CONF = NGINX_HEAD + """\
     server {{
         listen 127.0.0.1:{port};
         underscores_in_headers off;
