@@ -74,15 +74,15 @@ def make_env(path, plugin, options=()):
 ISSUER = 'https://idp.example.com'
 
 
-def signed_assertion(folder):
-    """An ES256 key in a JWKS file in `folder`, a token it signs (valid
-    for a day) and the [remoteuser] options that verify it."""
+def signing_key(folder, kid):
+    """A new ES256 key, and the path of the JWKS file in `folder` that
+    holds its public half as `kid`."""
     import json
     import jwt
     from cryptography.hazmat.primitives.asymmetric import ec
     key = ec.generate_private_key(ec.SECP256R1())
     jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    jwk.update(kid='bench', alg='ES256', use='sig')
+    jwk.update(kid=kid, alg='ES256', use='sig')
     path = os.path.join(folder, 'jwks.json')
     with open(path, 'w') as f:
         json.dump({'keys': [jwk]}, f)
@@ -91,6 +91,14 @@ def signed_assertion(folder):
     # is older, since its time stamp cannot tell two writes apart.)
     an_hour_ago = time.time() - 3600
     os.utime(path, (an_hour_ago, an_hour_ago))
+    return key, path
+
+
+def signed_assertion(folder):
+    """An ES256 key in a JWKS file in `folder`, a token it signs (valid
+    for a day) and the [remoteuser] options that verify it."""
+    import jwt
+    key, path = signing_key(folder, 'bench')
     token = jwt.encode({'iss': ISSUER, 'aud': 'trac', 'sub': 'alice',
                         'exp': int(time.time()) + 86400,
                         'iat': int(time.time())}, key, algorithm='ES256',

@@ -69,7 +69,7 @@ for path in (ROOT, TESTS, os.path.join(TESTS, 'support'), HERE):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from run import NGINX_HEAD, machine  # noqa: E402
+from run import NGINX_HEAD, machine, signing_key  # noqa: E402
 
 ISSUER = 'https://idp.example.com'
 AUDIENCE = 'trac'
@@ -152,22 +152,6 @@ TABLES = ('session', 'session_attribute', 'auth_cookie', 'permission',
 
 
 # --- the site ---------------------------------------------------------
-
-def signer(folder):
-    """An ES256 key in a JWKS file in `folder` (kid `soak`)."""
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import ec
-    key = ec.generate_private_key(ec.SECP256R1())
-    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    jwk.update(kid='soak', alg='ES256', use='sig')
-    path = os.path.join(folder, 'jwks.json')
-    with open(path, 'w') as f:
-        json.dump({'keys': [jwk]}, f)
-    # Not written in the last seconds, as a deployed key file.
-    an_hour_ago = time.time() - 3600
-    os.utime(path, (an_hour_ago, an_hour_ago))
-    return key, path
-
 
 def sign(key, sub, kid='soak', lifetime=3 * 3600, **claims):
     import jwt
@@ -791,7 +775,7 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg):
     os.makedirs(parent)
     servers = None
     try:
-        key, jwks = signer(workdir)
+        key, jwks = signing_key(workdir, 'soak')
         database = {}
         if db == 'postgres':
             database = {name: pg.create_database('soak_%s_%s' % (
