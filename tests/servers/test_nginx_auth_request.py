@@ -23,7 +23,8 @@ from e2e import (TICKETRPC_DENIED, TOKEN_OPTIONS, basic, check_deployment,
                  check_selftest_clean_logged_in, forged_basic, jsonrpc_call,
                  new_ticket, selftest,
                  the_critical_finding)
-from forwardauth import ForwardAuth, User, basic_user, cookie_values
+from forwardauth import (TRAC_OPTIONS, ForwardAuth, User, basic_user,
+                         cookie_values)
 from frontends import (NGINX_AUTH_REQUEST_LOGIN_WITH_ITS_OWN_HEADER,
                        check_logout, module_site)
 from remoteuserauth.selftest import basic_credentials
@@ -73,13 +74,8 @@ class Site(object):
         self.port, self.backend = free_port(), free_port()
         self.base_url = 'http://127.0.0.1:%d/prefix' % self.port
         self.env = make_env(workdir, options=[
-            ('trac', 'base_url', self.base_url),
-            # Pages then say "logged in as alice", not her display name.
-            ('trac', 'show_full_names', 'false'),
-            ('remoteuser', 'name_header', 'Remote-Name'),
-            ('remoteuser', 'email_header', 'Remote-Email'),
-            ('remoteuser', 'groups_header', 'Remote-Groups'),
-            ('remoteuser', 'sync_groups', 'developers')] + TOKEN_OPTIONS)
+            ('trac', 'base_url', self.base_url)] + TRAC_OPTIONS +
+            TOKEN_OPTIONS)
         self.env.admin('permission add developers WIKI_ADMIN')
         self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
         self.htdocs = deploy_static(self.env.path,

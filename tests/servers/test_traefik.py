@@ -20,7 +20,7 @@ from e2e import (ATTACKER, TOKEN_OPTIONS, basic, check_deployment,
                  check_selftest_clean, check_selftest_clean_logged_in,
                  forged_basic, hostile_headers, selftest,
                  the_critical_finding, the_warning)
-from forwardauth import ForwardAuth, User
+from forwardauth import TRAC_OPTIONS, ForwardAuth, User
 from frontends import (TRAEFIK_KEEPS_THE_CLIENT_HEADER,
                        TRAEFIK_TOKEN_ROUTER_DROPS_AUTHORIZATION,
                        TRAEFIK_WITH_ONLY_THE_USER_IN_THE_ANSWER,
@@ -41,13 +41,8 @@ class Site(TracBehind):
     a `with site.traefik()` block runs."""
 
     def __init__(self, workdir, plugin_site):
-        TracBehind.__init__(self, workdir, plugin_site, options=[
-            # Pages then say "logged in as alice", not her display name.
-            ('trac', 'show_full_names', 'false'),
-            ('remoteuser', 'name_header', 'Remote-Name'),
-            ('remoteuser', 'email_header', 'Remote-Email'),
-            ('remoteuser', 'groups_header', 'Remote-Groups'),
-            ('remoteuser', 'sync_groups', 'developers')] + TOKEN_OPTIONS)
+        TracBehind.__init__(self, workdir, plugin_site,
+                            options=TRAC_OPTIONS + TOKEN_OPTIONS)
         self.env.admin('permission add developers WIKI_ADMIN')
         self.env.admin('permission add %s TRAC_ADMIN' % ATTACKER)
         self.assertions = Assertions(workdir)

@@ -36,6 +36,16 @@ joined with commas; an empty `display` or `email` is not sent."""
 
 SESSION_PATH = '/session'
 
+#: trac.ini of a Trac behind the authenticator: the profile from the
+#: answer's headers, `developers` synced.
+TRAC_OPTIONS = [
+    # Pages then say "logged in as alice", not her display name.
+    ('trac', 'show_full_names', 'false'),
+    ('remoteuser', 'name_header', 'Remote-Name'),
+    ('remoteuser', 'email_header', 'Remote-Email'),
+    ('remoteuser', 'groups_header', 'Remote-Groups'),
+    ('remoteuser', 'sync_groups', 'developers')]
+
 
 class ForwardAuth(object):
     """The service, listening on 127.0.0.1 until `stop`; `asked` records
