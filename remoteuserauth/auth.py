@@ -22,6 +22,7 @@ from trac.web.main import RequestDispatcher
 from remoteuserauth import decision as decisions, eventlog, selftest
 from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.cookies import LoginCookies
+from remoteuserauth.decision.memo import DecisionMemo
 from remoteuserauth.core import doors, names, trust
 from remoteuserauth.core import tokens as token_core
 from remoteuserauth.eventlog import EventLog
@@ -52,6 +53,7 @@ class RemoteUserAuthenticator(Component):
     implements(IAuthenticator)
 
     def __init__(self):
+        self._memo = DecisionMemo()
         try:
             RemoteUserOptions(self.env).log_interval
         except ConfigurationError as e:
@@ -106,8 +108,8 @@ class RemoteUserAuthenticator(Component):
         """Run the decision for a WSGI environment, without side effects
         (for diagnostics)."""
         settings = RemoteUserSettings(self.env)
-        return decisions.decide(environ, settings.settings(environ),
-                                settings.group_names(environ))
+        return self._memo.decide(environ, settings.settings(environ),
+                                 settings.group_names(environ))
 
     def decision(self, req):
         """The decision for `req`, made once; it also leaves the

@@ -1,0 +1,92 @@
+"""The decisions of header and ``REMOTE_USER`` requests, remembered.
+
+A browser behind a front end sends the same name, from the same proxy,
+on every request; `decide` would clean and judge it anew each time.
+`DecisionMemo` keeps each decision under every value `decide` reads for
+it (`inputs`), for as long as the settings and the names no user may
+have are the same objects (each a new object when it changes). A signed
+assertion's decision depends on the time (its expiry) and is never kept
+here: its verifier keeps its own verdicts.
+
+The values are the client's choice, so the memo is bounded twice: in
+entries, and in the characters its keys hold; it is emptied when either
+is reached. A value too large to keep is decided every time.
+"""
+
+from remoteuserauth.core import trust
+from remoteuserauth.decision.decide import decide
+
+#: How many decisions are kept, and how many characters their keys may
+#: hold together (about a megabyte of text at most).
+MAX_ENTRIES = 1024
+MAX_CHARACTERS = 1 << 20
+
+#: A request whose inputs hold more characters than this is decided
+#: every time (a groups header of a few hundred entries still fits).
+MAX_KEY_CHARACTERS = 16384
+
+
+def inputs(environ, settings):
+    """Every value of `environ` that `decide` reads under `settings`
+    (without a signed assertion): the direct peer, the user-name header,
+    the secret header, ``REMOTE_USER`` and the profile headers, in a
+    tuple; what is absent is `None`."""
+    get = environ.get
+    return (trust.direct_peer(environ),
+            get(settings.header_key) if settings.header_key else None,
+            get(settings.secret_key) if settings.secret_key else None,
+            get('REMOTE_USER')) + \
+        tuple(get(key) for _, _, key in settings.profile_headers)
+
+
+def size(key):
+    """The characters of the text values in `key`."""
+    return sum(len(value) for value in key if isinstance(value, str))
+
+
+class DecisionMemo(object):
+    """`decide`, remembered for header and ``REMOTE_USER`` requests."""
+
+    def __init__(self, max_entries=MAX_ENTRIES,
+                 max_characters=MAX_CHARACTERS):
+        self.max_entries = max_entries
+        self.max_characters = max_characters
+        # (settings, groups, {key: decision}, [characters held]): one
+        # object, replaced whole, so that a thread never pairs one
+        # settings' decisions with another's.
+        self._state = (None, None, {}, [0])
+
+    def __len__(self):
+        return len(self._state[2])
+
+    def characters(self):
+        """The characters the keys kept hold."""
+        return self._state[3][0]
+
+    def decide(self, environ, settings, groups=()):
+        """`decide(environ, settings, groups)`, the same decision."""
+        if settings.assertion is not None:
+            return decide(environ, settings, groups)
+        key = inputs(environ, settings)
+        state = self._state
+        if state[0] is not settings or state[1] is not groups:
+            state = self._state = (settings, groups, {}, [0])
+        kept = state[2]
+        try:
+            decision = kept.get(key)
+        except TypeError:
+            # A value that is no text (not from a WSGI server).
+            return decide(environ, settings, groups)
+        if decision is not None:
+            return decision
+        decision = decide(environ, settings, groups)
+        held = size(key)
+        if held > MAX_KEY_CHARACTERS:
+            return decision
+        if len(kept) >= self.max_entries or \
+                state[3][0] + held > self.max_characters:
+            kept.clear()
+            state[3][0] = 0
+        kept[key] = decision
+        state[3][0] += held
+        return decision
