@@ -157,11 +157,15 @@ class PersonalTokens(Component):
         """The verdict on a presented token: ``(record, refusal)``, one
         of them `None`. `front_end_name` is the name the front end gives
         the same request, if any; `environ`, the request's."""
-        if not core.is_well_formed(presented.token):
-            return None, doors.Refusal(core.MALFORMED, "the Authorization "
-                                       "header holds no well-formed token")
+        # Looked up by its digest first: only well-formed tokens are
+        # kept, so the shape and checksum are looked at only to say why
+        # a token was refused.
         record = self._records.get(core.digest(presented.token))
         if record is None:
+            if not core.is_well_formed(presented.token):
+                return None, doors.Refusal(core.MALFORMED, "the "
+                                           "Authorization header holds no "
+                                           "well-formed token")
             return None, doors.Refusal(core.UNKNOWN, "no such token: it was "
                                        "removed, or never made here")
         now = now or time.time()

@@ -228,9 +228,31 @@ def test_lookups_are_by_digest_only(site, monkeypatch):
                token[:20] + 'x' * (len(token) - 20), token]
     verdicts = [tokens.verify(core.Presented(g, None)) for g in guesses]
     assert [v[0] is not None for v in verdicts] == [False] * 3 + [True]
-    well_formed = [g for g in guesses if core.is_well_formed(g)]
-    assert looked_up == [core.digest(g) for g in well_formed]
+    # Every guess is looked up by its digest; the checksum is looked at
+    # only afterwards, to say why a guess was refused.
+    assert looked_up == [core.digest(g) for g in guesses]
     assert all(re.match(r'[0-9a-f]{64}\Z', key) for key in looked_up)
+    assert [v[1].rule for v in verdicts[:3]] == [
+        core.MALFORMED if not core.is_well_formed(g) else core.UNKNOWN
+        for g in guesses[:3]]
+
+
+@pytest.mark.parametrize('value, rule', [
+    ('tracpat_' + 'A' * 49, core.MALFORMED),          # checksum wrong
+    ('tracpat_\udc80' + 'A' * 48, core.MALFORMED),    # a lone surrogate
+    ('tracpat_' + '\x00' * 49, core.MALFORMED),
+    ('tracpat_' + 'A' * 5000, core.MALFORMED),
+    ('tracpat_', core.MALFORMED),
+    ('tracpat_\u0661' * 7, core.MALFORMED),            # other digits
+    (core.new_token(), core.UNKNOWN)])
+def test_why_a_token_is_refused(site, value, rule):
+    """A refused token is refused for the right reason, whatever it
+    holds: the digest is taken of any text without an error."""
+    from remoteuserauth.tokens import PersonalTokens
+    make_token(site)
+    record, refusal = PersonalTokens(site.env()).verify(
+        core.Presented(value, None))
+    assert record is None and refusal.rule == rule
 
 
 @settings(max_examples=60, deadline=None,
