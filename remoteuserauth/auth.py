@@ -149,6 +149,9 @@ class RemoteUserAuthenticator(Component):
                            decision.name, decision.peer, decision.source)
             if not decision.notes:
                 return
+        elif not (decision.notes or decision.rule):
+            # Nobody named, and nothing ignored: nothing to say.
+            return
         log = EventLog(self.env)
         peer = trust.describe_peer(decision.peer)
         for note in decision.notes:

@@ -4,15 +4,20 @@ A browser behind a front end sends the same name, from the same proxy,
 on every request; `decide` would clean and judge it anew each time.
 `DecisionMemo` keeps each decision under every value `decide` reads for
 it (`inputs`), for as long as the settings and the names no user may
-have are the same objects (each a new object when it changes). A signed
-assertion's decision depends on the time (its expiry) and is never kept
-here: its verifier keeps its own verdicts.
+have are the same objects (each a new object when it changes).
+
+A signed assertion's decision also depends on the time (its expiry) and
+on the keys: it is kept only when the assertion was accepted, with the
+token, and given again only while the verifier gives the very verdict
+it was made with (the verifier keeps a verdict while the token is
+unexpired and the keys the same, and makes a new one otherwise).
 
 The values are the client's choice, so the memo is bounded twice: in
 entries, and in the characters its keys hold; it is emptied when either
 is reached. A value too large to keep is decided every time.
 """
 
+from remoteuserauth.assertion import extract_token
 from remoteuserauth.core import trust
 from remoteuserauth.decision.decide import decide
 
@@ -27,15 +32,17 @@ MAX_KEY_CHARACTERS = 16384
 
 
 def inputs(environ, settings):
-    """Every value of `environ` that `decide` reads under `settings`
-    (without a signed assertion): the direct peer, the user-name header,
-    the secret header, ``REMOTE_USER`` and the profile headers, in a
-    tuple; what is absent is `None`."""
+    """Every value of `environ` that `decide` reads under `settings`:
+    the direct peer, the user-name header, the secret header,
+    ``REMOTE_USER``, the profile headers and the assertion's header, in
+    a tuple; what is absent is `None`."""
     get = environ.get
+    jwt = settings.assertion
     return (trust.direct_peer(environ),
             get(settings.header_key) if settings.header_key else None,
             get(settings.secret_key) if settings.secret_key else None,
-            get('REMOTE_USER')) + \
+            get('REMOTE_USER'),
+            get(jwt.header_key) if jwt and jwt.header_key else None) + \
         tuple(get(key) for _, _, key in settings.profile_headers)
 
 
@@ -65,28 +72,36 @@ class DecisionMemo(object):
 
     def decide(self, environ, settings, groups=()):
         """`decide(environ, settings, groups)`, the same decision."""
-        if settings.assertion is not None:
-            return decide(environ, settings, groups)
         key = inputs(environ, settings)
         state = self._state
         if state[0] is not settings or state[1] is not groups:
             state = self._state = (settings, groups, {}, [0])
         kept = state[2]
+        jwt = settings.assertion
         try:
-            decision = kept.get(key)
+            found = kept.get(key)
         except TypeError:
             # A value that is no text (not from a WSGI server).
             return decide(environ, settings, groups)
-        if decision is not None:
-            return decision
+        if found is not None:
+            decision, token = found
+            if jwt is None or jwt.verifier.verify(token) is \
+                    decision.assertion:
+                return decision
         decision = decide(environ, settings, groups)
-        held = size(key)
+        token = None
+        if jwt is not None:
+            if decision.assertion is None or \
+                    not decision.assertion.accepted:
+                return decision
+            token = extract_token(key[4], jwt.bearer).token
+        held = size(key) + len(token or '')
         if held > MAX_KEY_CHARACTERS:
             return decision
         if len(kept) >= self.max_entries or \
                 state[3][0] + held > self.max_characters:
             kept.clear()
             state[3][0] = 0
-        kept[key] = decision
+        kept[key] = (decision, token)
         state[3][0] += held
         return decision

@@ -2,12 +2,16 @@
 one made under other settings or names, and bounded whatever clients
 send."""
 
-from hypothesis import given, settings as hsettings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings
+from hypothesis import strategies as st
 
+from remoteuserauth import assertion
 from remoteuserauth.core import names
 from remoteuserauth.decision import decide, make_settings
 from remoteuserauth.decision.memo import (MAX_KEY_CHARACTERS, DecisionMemo,
                                           inputs)
+from tokens import FakeClock, Signer, write_jwks
 
 SETTINGS = make_settings(trusted_proxies=('127.0.0.1', '192.0.2.0/28'),
                          secret_header='X-Proxy-Secret', secret='s3cret',
@@ -114,15 +118,100 @@ def test_a_value_too_large_is_decided_every_time():
     assert len(memo) == 0 and memo.characters() == 0
 
 
-def test_assertion_decisions_are_not_kept():
-    from remoteuserauth.assertion import build
+# Signed assertions
+
+ISS = 'https://idp.example.com'
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def signer():
+    return Signer('ec')
+
+
+@pytest.fixture
+def keyfile(tmp_path, signer):
+    return write_jwks(tmp_path / 'jwks.json', signer)
+
+
+@pytest.fixture
+def jwt(keyfile, clock):
+    return make_settings(verifier=assertion.build(keyfile, ISS, ['trac'],
+                                                  clock=clock),
+                         jwt_header='X-Assertion', groups_header='X-Groups')
+
+
+def signed(signer, clock, lifetime=300, **claims):
+    values = {'iss': ISS, 'aud': 'trac', 'sub': 'alice',
+              'iat': int(clock()), 'exp': int(clock()) + lifetime}
+    values.update(claims)
+    return signer.token(values)
+
+
+def asserting(token, peer='127.0.0.1'):
+    return {'REMOTE_ADDR': peer, 'HTTP_X_ASSERTION': token}
+
+
+def test_an_accepted_assertion_is_kept_and_decided_alike(jwt, signer, clock):
     memo = DecisionMemo()
-    jwt = make_settings(verifier=build('{"keys": []}', 'https://idp', [],
-                                       ['ES256']),
-                        jwt_header='X-Assertion')
-    request = {'REMOTE_ADDR': '127.0.0.1', 'HTTP_X_ASSERTION': 'a.b.c'}
+    request = asserting(signed(signer, clock))
+    first = memo.decide(request, jwt)
+    assert first.name == 'alice' and len(memo) == 1
+    assert memo.decide(request, jwt) is first
     assert memo.decide(request, jwt) == decide(request, jwt)
+
+
+def test_an_expired_assertion_is_not_answered_from_the_memo(jwt, signer,
+                                                            clock):
+    memo = DecisionMemo()
+    request = asserting(signed(signer, clock, lifetime=30))
+    assert memo.decide(request, jwt).name == 'alice'
+    clock.advance(30 + 60 + 1)       # its lifetime and the leeway
+    late = memo.decide(request, jwt)
+    assert late.name is None and late.veto
+    assert late == decide(request, jwt)
+
+
+def test_new_keys_are_not_answered_from_the_memo(jwt, signer, clock,
+                                                 keyfile):
+    memo = DecisionMemo()
+    request = asserting(signed(signer, clock))
+    assert memo.decide(request, jwt).name == 'alice'
+    write_jwks(keyfile, Signer('ec'))        # the signer's key removed
+    removed = memo.decide(request, jwt)
+    assert removed.name is None and removed.veto
+    assert removed == decide(request, jwt)
+
+
+def test_refused_assertions_are_not_kept(jwt, signer, clock):
+    memo = DecisionMemo()
+    for token in ('a.b.c', signed(signer, clock, aud='other'),
+                  signed(Signer('ec'), clock), 'x' * 20000):
+        request = asserting(token)
+        assert memo.decide(request, jwt) == decide(request, jwt)
     assert len(memo) == 0
+
+
+@hsettings(max_examples=60, deadline=None,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(PEERS[:3]),
+                          st.integers(0, 200)), min_size=1, max_size=20))
+def test_assertions_always_decided_as_decide_does(jwt, signer, clock, steps):
+    """Tokens accepted, expiring, for another audience, from another key
+    and of a refused name, from several peers, as time goes by."""
+    tokens = [signed(signer, clock, lifetime=60),
+              signed(signer, clock, lifetime=600, sub='EXAMPLE\\Bob'),
+              signed(signer, clock, aud='other'),
+              signed(signer, clock, sub='anonymous')]
+    memo = DecisionMemo(max_entries=2)
+    for which, peer, seconds in steps:
+        clock.advance(seconds)
+        request = asserting(tokens[which], peer)
+        assert memo.decide(request, jwt) == decide(request, jwt)
 
 
 def test_a_value_that_is_no_text_is_decided_without_error():
