@@ -11,6 +11,8 @@ authenticator itself, and its name believed only when the name policy
 and the name's owner allow that door (`core.doors`).
 """
 
+from functools import cached_property
+
 from trac.config import ConfigurationError
 from trac.core import Component, TracError, implements
 from trac.util.text import exception_to_unicode
@@ -19,12 +21,13 @@ from trac.web.api import IAuthenticator
 from trac.web.chrome import add_warning
 from trac.web.main import RequestDispatcher
 
-from remoteuserauth import decision as decisions, eventlog, selftest
+from remoteuserauth import decision as decisions
+from remoteuserauth import eventlog, selftest
 from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.cookies import LoginCookies
-from remoteuserauth.decision.memo import DecisionMemo
 from remoteuserauth.core import doors, names, trust
 from remoteuserauth.core import tokens as token_core
+from remoteuserauth.decision.memo import DecisionMemo
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.forwardedfor import ClientAddress
 from remoteuserauth.options import RemoteUserOptions
@@ -69,7 +72,7 @@ class RemoteUserAuthenticator(Component):
             # on it: Trac must store nothing for its requests.
             return 'anonymous'
         decision = self.decision(req)
-        current = RemoteUserSettings(self.env).current(req.environ)
+        current = self._settings.current(req.environ)
         if current.tokens:
             token_owner = self._token_login(req, decision, current)
             if token_owner is not None:
@@ -107,7 +110,7 @@ class RemoteUserAuthenticator(Component):
     def decide(self, environ):
         """Run the decision for a WSGI environment, without side effects
         (for diagnostics)."""
-        settings = RemoteUserSettings(self.env)
+        settings = self._settings
         return self._memo.decide(environ, settings.settings(environ),
                                  settings.group_names(environ))
 
@@ -120,8 +123,8 @@ class RemoteUserAuthenticator(Component):
         if decision is None:
             # The first the plugin sees of the request: the guard
             # and the client address before Trac's cookie login reads it.
-            PublicURLFilter(self.env).guard_response(req)
-            ClientAddress(self.env).apply(environ)
+            self._public_url.guard_response(req)
+            self._client_address.apply(environ)
             decision = self.decide(environ)
             if decision.name and decision.source == decisions.ASSERTION:
                 bindings = self.env[AccountBindings]
@@ -131,7 +134,7 @@ class RemoteUserAuthenticator(Component):
             if decision.name and ownership is not None and \
                     ownership.recording():
                 decision = ownership.enforce(
-                    decision, RemoteUserSettings(self.env).door_key,
+                    decision, self._settings.door_key,
                     trust.describe_peer(decision.peer))
             environ[DECISION_KEY] = decision
             if decision.name:
@@ -142,6 +145,18 @@ class RemoteUserAuthenticator(Component):
         return decision
 
     # Internal methods
+
+    @cached_property
+    def _settings(self):
+        return RemoteUserSettings(self.env)
+
+    @cached_property
+    def _public_url(self):
+        return PublicURLFilter(self.env)
+
+    @cached_property
+    def _client_address(self):
+        return ClientAddress(self.env)
 
     def _log_decision(self, decision):
         if decision.name:

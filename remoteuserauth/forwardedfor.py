@@ -8,6 +8,8 @@ before Trac reads it; the plugin's own trust decisions keep using the
 direct peer (`trust.direct_peer`).
 """
 
+from functools import cached_property
+
 from trac.core import Component
 
 from remoteuserauth.core import clientaddress as clientaddr
@@ -30,7 +32,7 @@ class ClientAddress(Component):
         once per request, when `trust_forwarded_for` is enabled."""
         if trust.PEER_KEY in environ:
             return
-        current = RemoteUserSettings(self.env).current(environ)
+        current = self._settings.current(environ)
         if not current.trust_forwarded_for:
             return
         walk = clientaddr.take_client_address(environ,
@@ -45,3 +47,9 @@ class ClientAddress(Component):
         elif walk.address:
             self.log.debug("TracRemoteUserAuth: client %s, through %s",
                            walk.address, peer)
+
+    # Internal methods
+
+    @cached_property
+    def _settings(self):
+        return RemoteUserSettings(self.env)

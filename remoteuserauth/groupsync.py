@@ -1,6 +1,8 @@
 """Adds and removes users from the Trac groups their identity provider
 lists, for the groups the administrator chose."""
 
+from functools import cached_property
+
 from trac.core import Component, implements
 from trac.perm import PermissionExistsError, PermissionSystem
 from trac.util.text import exception_to_unicode
@@ -11,7 +13,6 @@ from remoteuserauth.core import groups
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.settings import RemoteUserSettings
 from remoteuserauth.writelock import WRITE_LOCK
-
 
 #: How many users' memberships found in step are remembered.
 _MAX_IN_STEP = 1024
@@ -31,8 +32,7 @@ class GroupSynchronizer(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
-        auth = RemoteUserAuthenticator(self.env)
-        decision = auth.decision(req)
+        decision = self._auth.decision(req)
         listed = decision.profile.groups
         if decision.name and listed is not None and \
                 req.authname == decision.name:
@@ -117,6 +117,10 @@ class GroupSynchronizer(Component):
         return to_add, to_remove
 
     # Internal methods
+
+    @cached_property
+    def _auth(self):
+        return RemoteUserAuthenticator(self.env)
 
     def _permissions_of(self, user, perm):
         """`user`'s ``(subject, action)`` pairs among Trac's permissions,

@@ -10,6 +10,7 @@ contradicts is retired on any page.
 """
 
 import re
+from functools import cached_property
 
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
@@ -36,7 +37,7 @@ class LoginPages(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
-        decision = RemoteUserAuthenticator(self.env).decision(req)
+        decision = self._auth.decision(req)
         self._retire_cookie(req, decision)
         if isinstance(handler, LoginModule):
             if re.match(r'/login/?$', req.path_info):
@@ -69,12 +70,20 @@ class LoginPages(Component):
 
     # Internal methods
 
+    @cached_property
+    def _auth(self):
+        return RemoteUserAuthenticator(self.env)
+
+    @cached_property
+    def _settings(self):
+        return RemoteUserSettings(self.env)
+
     def _retire_cookie(self, req, decision):
         """Expire a `trac_auth` cookie that the front end contradicts
         (it names another user, or with `cookie_login` off, no user) and
         forget its login, so that a page the front end leaves alone
         cannot bring the cookie's user back."""
-        if not (decision.name or not RemoteUserSettings(self.env).current(
+        if not (decision.name or not self._settings.current(
                 req.environ).cookie_login) or \
                 'trac_auth' not in req.environ.get('HTTP_COOKIE', ''):
             # (No cookie of that name in the header: none to parse.)

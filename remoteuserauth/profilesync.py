@@ -3,6 +3,8 @@ in step with what the front end says about them, whatever told it: the
 profile headers of a trusted proxy, or the claims of a signed assertion
 (see `decision.Profile`)."""
 
+from functools import cached_property
+
 from trac.core import Component, implements
 from trac.util.text import exception_to_unicode
 from trac.web.api import IRequestFilter
@@ -23,7 +25,7 @@ class ProfileSynchronizer(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
-        decision = RemoteUserAuthenticator(self.env).decision(req)
+        decision = self._auth.decision(req)
         if decision.name and req.authname == decision.name:
             changes = self.changes(req.session, decision.profile)
             if changes or not req.session.last_visit:
@@ -72,6 +74,10 @@ class ProfileSynchronizer(Component):
         return True
 
     # Internal methods
+
+    @cached_property
+    def _auth(self):
+        return RemoteUserAuthenticator(self.env)
 
     def _store_session(self, req, changes, profile):
         """Store a first visit's session, or the changed profile

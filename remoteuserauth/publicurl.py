@@ -15,6 +15,7 @@ public site is https every cookie is ``Secure``, Trac's own ones
 """
 
 import re
+from functools import cached_property
 
 from trac.core import Component, implements
 from trac.web.api import IRequestFilter
@@ -43,7 +44,7 @@ class PublicURLFilter(Component):
     # IRequestFilter methods
 
     def pre_process_request(self, req, handler):
-        ClientAddress(self.env).apply(req.environ)
+        self._client_address.apply(req.environ)
         public = self.public_url(req.environ)
         if public is not None:
             self._apply(req, public)
@@ -118,11 +119,19 @@ class PublicURLFilter(Component):
 
     # Internal methods
 
+    @cached_property
+    def _settings(self):
+        return RemoteUserSettings(self.env)
+
+    @cached_property
+    def _client_address(self):
+        return ClientAddress(self.env)
+
     def _find_public_url(self, environ):
         base = self.configured_base()
         if base is not None:
             return base
-        current = RemoteUserSettings(self.env).current(environ)
+        current = self._settings.current(environ)
         trusted = trust.trusted_network(trust.direct_peer(environ),
                                         current.settings.networks)
         if trusted and current.trust_forwarded:

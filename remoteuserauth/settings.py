@@ -120,18 +120,10 @@ class RemoteUserSettings(Component):
         if environ is not None:
             groups = environ.get(_GROUPS_KEY)
             if groups is None:
-                groups = environ[_GROUPS_KEY] = self.group_names()
+                groups = environ[_GROUPS_KEY] = self._group_names(
+                    self.current(environ))
             return groups
-        perms = PermissionSystem(self.env).get_all_permissions()
-        managed = self.config.get('remoteuser', 'sync_groups')
-        key, raw, groups = self._groups_cache
-        if key is not perms or raw != managed:
-            groups = names.Names(
-                {action for subject, action in perms
-                 if not action.isupper()}.union(
-                    self.config.getlist('remoteuser', 'sync_groups')))
-            self._groups_cache = (perms, managed, groups)
-        return groups
+        return self._group_names(self.current())
 
     def clean_name(self, value, environ=None):
         """`names.clean_name` of `value` under the site's name policy
@@ -142,6 +134,19 @@ class RemoteUserSettings(Component):
                                 settings.lowercase,
                                 self.group_names(environ),
                                 settings.local_domains)
+
+    def _group_names(self, current):
+        """`group_names` under the `Current` options `current` (a new
+        object when `sync_groups` changes)."""
+        perms = PermissionSystem(self.env).get_all_permissions()
+        key, options, groups = self._groups_cache
+        if key is not perms or options is not current:
+            groups = names.Names(
+                {action for subject, action in perms
+                 if not action.isupper()}.union(
+                    self.config.getlist('remoteuser', 'sync_groups')))
+            self._groups_cache = (perms, current, groups)
+        return groups
 
     def door_key(self, name):
         """The `doors.key` of `name` (as another door or the database

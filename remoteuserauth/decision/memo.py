@@ -38,12 +38,14 @@ def inputs(environ, settings):
     a tuple; what is absent is `None`."""
     get = environ.get
     jwt = settings.assertion
-    return (trust.direct_peer(environ),
-            get(settings.header_key) if settings.header_key else None,
-            get(settings.secret_key) if settings.secret_key else None,
-            get('REMOTE_USER'),
-            get(jwt.header_key) if jwt and jwt.header_key else None) + \
-        tuple(get(key) for _, _, key in settings.profile_headers)
+    key = (trust.direct_peer(environ),
+           get(settings.header_key) if settings.header_key else None,
+           get(settings.secret_key) if settings.secret_key else None,
+           get('REMOTE_USER'),
+           get(jwt.header_key) if jwt and jwt.header_key else None)
+    if settings.profile_headers:
+        key += tuple([get(name) for _, _, name in settings.profile_headers])
+    return key
 
 
 def size(key):
