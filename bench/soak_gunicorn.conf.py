@@ -41,6 +41,8 @@ def _caches():
     from trac.cache import CacheManager
     from remoteuserauth.core import trust
     from remoteuserauth import cookies, groupsync, tokens
+    from remoteuserauth.auth import MAX_DOOR_VERDICTS, RemoteUserAuthenticator
+    from remoteuserauth.decision import memo
     from remoteuserauth.bindings import AccountBindings
     from remoteuserauth.eventlog import EventLog
     from remoteuserauth.ownership import NameOwnership
@@ -72,6 +74,17 @@ def _caches():
             rows.append((project, 'PersonalTokens owner verdicts',
                          len(pats._verdicts),
                          '%d (_MAX_OWNERS)' % tokens._MAX_OWNERS))
+        auth = get(RemoteUserAuthenticator)
+        if auth is not None:
+            rows.append((project, 'decisions remembered (DecisionMemo)',
+                         len(auth._memo), '%d (memo.MAX_ENTRIES)'
+                         % memo.MAX_ENTRIES))
+            rows.append((project, "decisions remembered: keys' characters",
+                         auth._memo.characters(), '%d (memo.MAX_CHARACTERS)'
+                         % memo.MAX_CHARACTERS))
+            rows.append((project, 'door verdicts remembered',
+                         len(auth._door_verdicts), '%d (MAX_DOOR_VERDICTS)'
+                         % MAX_DOOR_VERDICTS))
         sync = get(groupsync.GroupSynchronizer)
         if sync is not None:
             rows.append((project, 'GroupSynchronizer users in step',

@@ -11,7 +11,6 @@ authenticator itself, and its name believed only when the name policy
 and the name's owner allow that door (`core.doors`).
 """
 
-from functools import cached_property
 
 from trac.config import ConfigurationError
 from trac.core import Component, TracError, implements
@@ -27,6 +26,7 @@ from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.cookies import LoginCookies
 from remoteuserauth.core import doors, names, trust
 from remoteuserauth.core import tokens as token_core
+from remoteuserauth.core.verdicts import Verdicts
 from remoteuserauth.decision.memo import DecisionMemo
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.forwardedfor import ClientAddress
@@ -43,6 +43,13 @@ DECISION_KEY = 'remoteuserauth.decision'
 #: Where a request keeps the door (`core.doors`) that logged it in.
 DOOR_KEY = 'remoteuserauth.door'
 
+#: How many verdicts on other doors' names are remembered, and the
+#: longest name remembered.
+MAX_DOOR_VERDICTS = 4096
+_MAX_KEPT_NAME = 255
+
+_NO_OWNERS = doors.owners(())
+
 
 class RemoteUserAuthenticator(Component):
     """Logs users in with the name a trusted front end hands over.
@@ -57,6 +64,11 @@ class RemoteUserAuthenticator(Component):
 
     def __init__(self):
         self._memo = DecisionMemo()
+        self._door_verdicts = Verdicts(MAX_DOOR_VERDICTS)
+        # Asked for on every request: held, not looked up each time.
+        self._settings = RemoteUserSettings(self.env)
+        self._public_url = PublicURLFilter(self.env)
+        self._client_address = ClientAddress(self.env)
         try:
             RemoteUserOptions(self.env).log_interval
         except ConfigurationError as e:
@@ -90,13 +102,28 @@ class RemoteUserAuthenticator(Component):
     def judge_door(self, name, door, environ=None):
         """May `door` (not the front end) log in, create or change the
         password of `name`? `None`, or a `doors.Refusal`. (With the
-        request's `environ`, under the options it was decided with.)"""
+        request's `environ`, under the options it was decided with.)
+
+        A verdict is remembered while the options, Trac's groups and
+        the front end's names are the objects it was made with (each a
+        new object when it changes): a browser's cookie login is judged
+        on every request. Names are the client's choice (a login form
+        posts any), so only short ones are kept, and at most
+        `MAX_DOOR_VERDICTS`."""
         ownership = self.env[NameOwnership]
         owned = ownership.owners() if ownership is not None and \
-            ownership.recording() else doors.owners(())
-        settings = RemoteUserSettings(self.env)
-        return doors.other_door(name, door, doors.clean(
-            name, lambda value: settings.clean_name(value, environ)), owned)
+            ownership.recording() else _NO_OWNERS
+        settings = self._settings
+
+        def judge():
+            return doors.other_door(name, door, doors.clean(
+                name, lambda value: settings.clean_name(value, environ)),
+                owned)
+        if not isinstance(name, str) or len(name) > _MAX_KEPT_NAME:
+            return judge()
+        return self._door_verdicts.get(
+            (settings.current(environ), settings.group_names(environ),
+             owned), (name, door), judge)
 
     def refuse_door(self, req, name, door, refusal):
         """Log the refusal of `name` at `door` (one line per peer and
@@ -145,18 +172,6 @@ class RemoteUserAuthenticator(Component):
         return decision
 
     # Internal methods
-
-    @cached_property
-    def _settings(self):
-        return RemoteUserSettings(self.env)
-
-    @cached_property
-    def _public_url(self):
-        return PublicURLFilter(self.env)
-
-    @cached_property
-    def _client_address(self):
-        return ClientAddress(self.env)
 
     def _log_decision(self, decision):
         if decision.name:

@@ -11,6 +11,7 @@ no cookie, before any page is rendered.
 """
 
 import time
+from functools import cached_property
 
 from trac.cache import cached
 from trac.core import Component, implements
@@ -20,6 +21,7 @@ from trac.web.api import IRequestFilter, RequestDone
 from remoteuserauth import schema
 from remoteuserauth.core import doors, tokens as core
 from remoteuserauth.core.names import client_text
+from remoteuserauth.core.verdicts import Verdicts
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.ordering import ask_first
@@ -49,8 +51,7 @@ class PersonalTokens(Component):
     def __init__(self):
         self._touched = {}
         self._stored = False
-        self._verdicts_key = None
-        self._verdicts = {}
+        self._verdicts = Verdicts(_MAX_OWNERS)
 
     # IRequestFilter methods
 
@@ -239,20 +240,20 @@ class PersonalTokens(Component):
         front end's names (each a new object when it changes). The
         owners are those of kept tokens, which clients do not choose;
         at most `_MAX_OWNERS` are remembered all the same."""
-        settings = RemoteUserSettings(self.env)
-        ownership = NameOwnership(self.env)
-        key = (settings.current(environ), settings.group_names(environ),
-               ownership.owners() if ownership.recording() else None)
-        if key != self._verdicts_key:
-            self._verdicts_key = key
-            self._verdicts = {}
-        verdict = self._verdicts.get(owner, self)
-        if verdict is self:
-            if len(self._verdicts) >= _MAX_OWNERS:
-                self._verdicts.clear()
-            verdict = self._verdicts[owner] = self.owner_refusal(
-                owner, environ=environ)
-        return verdict
+        settings = self._settings
+        ownership = self._ownership
+        return self._verdicts.get(
+            (settings.current(environ), settings.group_names(environ),
+             ownership.owners() if ownership.recording() else None), owner,
+            lambda: self.owner_refusal(owner, environ=environ))
+
+    @cached_property
+    def _settings(self):
+        return RemoteUserSettings(self.env)
+
+    @cached_property
+    def _ownership(self):
+        return NameOwnership(self.env)
 
     @cached
     def _records(self):

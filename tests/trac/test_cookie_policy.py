@@ -140,3 +140,39 @@ def test_no_cookie_the_policy_refuses_ever_logs_in(trac_env, name):
         assert shown is None
     else:
         assert shown is not None
+
+
+# The verdicts on other doors' names, remembered
+
+def test_a_remembered_verdict_follows_groups_and_options(make_env):
+    """Judged on every request, remembered between them: never past a
+    change of Trac's groups or of the options."""
+    from remoteuserauth.auth import RemoteUserAuthenticator
+    from remoteuserauth.core import doors
+    site = make_env()
+    env = site.env()
+    auth = RemoteUserAuthenticator(env)
+    assert auth.judge_door('alice', doors.COOKIE) is None
+    assert auth.judge_door('alice', doors.COOKIE) is None
+    site.admin('permission add bob alice')      # alice: now a group
+    assert auth.judge_door('alice', doors.COOKIE).rule == names.GROUP
+    site.admin('permission remove bob alice')
+    assert auth.judge_door('alice', doors.COOKIE) is None
+    # An option set in this process (no restart).
+    assert auth.judge_door('alice@example.org', doors.COOKIE) is not None
+    env.config.set('remoteuser', 'local_domains', 'example.org')
+    assert auth.judge_door('alice@example.org', doors.COOKIE) is None
+
+
+def test_remembered_verdicts_are_bounded(make_env):
+    from remoteuserauth import auth as authmodule
+    from remoteuserauth.core import doors
+    auth = authmodule.RemoteUserAuthenticator(make_env().env())
+    for i in range(authmodule.MAX_DOOR_VERDICTS + 500):
+        auth.judge_door('user%d' % i, doors.PASSWORD)
+        assert len(auth._door_verdicts) <= authmodule.MAX_DOOR_VERDICTS
+    auth._door_verdicts = authmodule.Verdicts(10)
+    for size in (256, 10000, 1000000):
+        verdict = auth.judge_door('a' * size, doors.PASSWORD)
+        assert verdict is not None and verdict.rule == names.TOO_LONG
+    assert len(auth._door_verdicts) == 0

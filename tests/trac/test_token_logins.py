@@ -447,8 +447,8 @@ def test_an_owner_verdict_follows_every_change(site, owner, change, undo):
 
 def test_owner_verdicts_are_bounded(site, monkeypatch):
     from remoteuserauth import tokens
-    monkeypatch.setattr(tokens, '_MAX_OWNERS', 10)
     personal = tokens.PersonalTokens(site.env())
+    monkeypatch.setattr(personal._verdicts, 'max_entries', 10)
     for number in range(25):
         personal._owner_verdict('user%d' % number, None)
         assert len(personal._verdicts) <= 10

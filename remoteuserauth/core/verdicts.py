@@ -1,0 +1,39 @@
+"""Verdicts remembered while what they depend on stays the same.
+
+A verdict on a name (may this door log it in, may this token's owner
+use it) depends on the options, Trac's groups and the front end's
+names; each of those is a new object when it changes. `Verdicts` keeps
+the verdicts made under one such tuple of objects and forgets them all
+when another is given. The names are often the client's choice, so it
+holds at most `max_entries`, and is emptied when full.
+"""
+
+_MISSING = object()
+
+
+class Verdicts(object):
+    """A bounded memo of verdicts, valid for one `depends` at a time."""
+
+    def __init__(self, max_entries):
+        self.max_entries = max_entries
+        # (depends, {item: verdict}): replaced whole, so that a thread
+        # never reads one dependency's verdicts under another's.
+        self._state = (_MISSING, {})
+
+    def __len__(self):
+        return len(self._state[1])
+
+    def get(self, depends, item, judge):
+        """The verdict on `item` under `depends`: the one remembered,
+        or ``judge()``, then remembered."""
+        state = self._state
+        if state[0] != depends:
+            state = self._state = (depends, {})
+        kept = state[1]
+        verdict = kept.get(item, _MISSING)
+        if verdict is _MISSING:
+            verdict = judge()
+            if len(kept) >= self.max_entries:
+                kept.clear()
+            kept[item] = verdict
+        return verdict
