@@ -21,14 +21,16 @@ from remoteuserauth.assertion import extract_token
 from remoteuserauth.core import trust
 from remoteuserauth.decision.decide import decide
 
-#: How many decisions are kept, and how many characters their keys may
-#: hold together (about a megabyte of text at most).
+#: How many decisions are kept, and how many characters their keys
+#: (and an assertion's token) may hold together: two megabytes of text
+#: at most.
 MAX_ENTRIES = 1024
-MAX_CHARACTERS = 1 << 20
+MAX_CHARACTERS = 2 << 20
 
 #: A request whose inputs hold more characters than this is decided
-#: every time (a groups header of a few hundred entries still fits).
-MAX_KEY_CHARACTERS = 16384
+#: every time (a groups header of a few hundred entries, or an
+#: assertion of 16 KiB, the plugin's limit, with its token, still fit).
+MAX_KEY_CHARACTERS = 40000
 
 
 def inputs(environ, settings):
@@ -91,15 +93,16 @@ class DecisionMemo(object):
                     decision.assertion:
                 return decision
         decision = decide(environ, settings, groups)
+        held = size(key)
+        if held > MAX_KEY_CHARACTERS:
+            return decision
         token = None
         if jwt is not None:
             if decision.assertion is None or \
                     not decision.assertion.accepted:
                 return decision
             token = extract_token(key[4], jwt.bearer).token
-        held = size(key) + len(token or '')
-        if held > MAX_KEY_CHARACTERS:
-            return decision
+            held += len(token)
         if len(kept) >= self.max_entries or \
                 state[3][0] + held > self.max_characters:
             kept.clear()

@@ -218,3 +218,15 @@ def test_a_value_that_is_no_text_is_decided_without_error():
     memo = DecisionMemo()
     odd = {'REMOTE_ADDR': '127.0.0.1', 'HTTP_X_GROUPS': ['not', 'text']}
     assert memo.decide(odd, SETTINGS) == decide(odd, SETTINGS)
+
+
+def test_an_assertion_of_the_largest_size_is_kept(jwt, signer, clock):
+    from remoteuserauth.assertion.token import MAX_TOKEN_LENGTH
+    groups = ['group-%04d' % i for i in range(900)]
+    token = signed(signer, clock, groups=groups)
+    assert MAX_TOKEN_LENGTH - 2048 < len(token) <= MAX_TOKEN_LENGTH
+    memo = DecisionMemo()
+    request = asserting(token)
+    first = memo.decide(request, jwt)
+    assert first.name == 'alice' and len(memo) == 1
+    assert memo.decide(request, jwt) is first
