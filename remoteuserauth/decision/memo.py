@@ -13,17 +13,19 @@ it was made with (the verifier keeps a verdict while the token is
 unexpired and the keys the same, and makes a new one otherwise).
 
 The values are the client's choice, so the memo is bounded twice: in
-entries, and in the characters its keys hold; it is emptied when either
-is reached. A value too large to keep is decided every time.
+entries, and in the characters its keys and decisions hold (a decision
+notes every value it ignored); it is emptied when either is reached. A
+request whose key and notes are too large to keep is decided every
+time.
 """
 
 from remoteuserauth.assertion import extract_token
 from remoteuserauth.core import trust
 from remoteuserauth.decision.decide import decide
 
-#: How many decisions are kept, and how many characters their keys
-#: (and an assertion's token) may hold together: two megabytes of text
-#: at most.
+#: How many decisions are kept, and how many characters their keys,
+#: notes and assertions' tokens may hold together: two megabytes of
+#: text at most.
 MAX_ENTRIES = 1024
 MAX_CHARACTERS = 2 << 20
 
@@ -71,7 +73,7 @@ class DecisionMemo(object):
         return len(self._state[2])
 
     def characters(self):
-        """The characters the keys kept hold."""
+        """The characters the keys, notes and tokens kept hold."""
         return self._state[3][0]
 
     def decide(self, environ, settings, groups=()):
@@ -93,7 +95,9 @@ class DecisionMemo(object):
                     decision.assertion:
                 return decision
         decision = decide(environ, settings, groups)
-        held = size(key)
+        # The notes quote what was ignored, one for each bad group entry:
+        # they may hold far more than the key.
+        held = size(key) + sum(map(len, decision.notes))
         if held > MAX_KEY_CHARACTERS:
             return decision
         token = None

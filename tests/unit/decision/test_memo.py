@@ -230,3 +230,17 @@ def test_an_assertion_of_the_largest_size_is_kept(jwt, signer, clock):
     first = memo.decide(request, jwt)
     assert first.name == 'alice' and len(memo) == 1
     assert memo.decide(request, jwt) is first
+
+
+def test_the_notes_of_a_decision_count_in_the_bound():
+    """A groups header of many bad entries makes a note for each, far
+    longer than the header: what is kept is bounded all the same."""
+    memo = DecisionMemo(max_characters=200000)
+    for i in range(50):
+        request = environ('127.0.0.1', 'user%d' % i, None, 's3cret', None,
+                          None, ',\x01' * 5000)
+        decision = memo.decide(request, SETTINGS)
+        assert sum(map(len, decision.notes)) > 5 * 20000
+        assert memo.characters() <= 200000
+        assert memo.characters() >= sum(map(len, decision.notes)) or \
+            len(memo) == 0
