@@ -11,7 +11,6 @@ authenticator itself, and its name believed only when the name policy
 and the name's owner allow that door (`core.doors`).
 """
 
-
 from trac.config import ConfigurationError
 from trac.core import Component, TracError, implements
 from trac.util.text import exception_to_unicode
@@ -20,8 +19,7 @@ from trac.web.api import IAuthenticator
 from trac.web.chrome import add_warning
 from trac.web.main import RequestDispatcher
 
-from remoteuserauth import decision as decisions
-from remoteuserauth import eventlog, selftest
+from remoteuserauth import decision as decisions, eventlog, selftest
 from remoteuserauth.bindings import AccountBindings
 from remoteuserauth.cookies import LoginCookies
 from remoteuserauth.core import doors, names, trust
