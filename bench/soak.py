@@ -341,10 +341,13 @@ class Servers(object):
         assert len(children) == 1, children
         return int(children[0])
 
-    def snapshot(self):
-        """What the worker holds, written by its SIGUSR2 handler."""
+    def snapshot(self, freeze=False):
+        """What the worker holds, written by its SIGUSR2 handler; first
+        freezes what it holds, when `freeze` is true."""
         if os.path.exists(self.stats):
             os.unlink(self.stats)
+        if freeze:
+            open(self.stats + '.freeze', 'w').close()
         os.kill(self.worker(), signal.SIGUSR2)
         deadline = time.time() + 60
         while not os.path.exists(self.stats):
@@ -768,7 +771,7 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def soak(db, requests, threads, minutes, seed, site_dir, pg):
+def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
     from deploy import public_dir
     workdir = public_dir('ruasoak-%s-' % db)
     parent = os.path.join(workdir, 'projects')
@@ -789,7 +792,7 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg):
         started = time.time()
         warm = warm_up(site, servers, threads, 500, seed)
         warm_seconds = time.time() - started
-        before = servers.snapshot()
+        before = servers.snapshot(freeze)
         rows_before = {n: database_state(d) for n, d in databases.items()}
         offsets = log_lines(parent)
         gunicorn_offset = os.path.getsize(servers.gunicorn_log)
@@ -815,7 +818,8 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg):
             gunicorn_lines=gunicorn_lines,
             new_users=site.new_users - counts_before[0],
             profile_changes=site.profile_changes - counts_before[1],
-            tokens=len(tokens), requested=requests, wrong=site.wrong)
+            tokens=len(tokens), requested=requests, wrong=site.wrong,
+            freeze=freeze)
     finally:
         if servers is not None:
             servers.stop()
@@ -838,6 +842,10 @@ def report(r):
           % (before['rss_kb'] / 1024, after['rss_kb'] / 1024,
              (after['rss_kb'] - before['rss_kb']) / 1024,
              before.get('objects', 0), after.get('objects', 0)))
+    print('  %s' % ('the warmed worker\'s %d objects frozen after the '
+                    'warm-up (gc.freeze); counted above'
+                    % before.get('frozen', 0) if r['freeze'] else
+                    'nothing frozen (--no-freeze)'))
     if 'error' in after:
         print('  snapshot error: %s' % after['error'])
     print('Caches (after the warm-up -> at the end, bound):')
@@ -915,6 +923,11 @@ def main():
     parser.add_argument('--minutes', type=float, default=240,
                         help='stop a database\'s run after this long')
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--no-freeze', dest='freeze', action='store_false',
+                        help="do not freeze the warmed worker's objects "
+                        '(gc.freeze): Trac then walks them all in its '
+                        'collection after every request, about four '
+                        'times the CPU per request')
     args = parser.parse_args()
     requests = 5000 if args.quick else args.requests
     import trac
@@ -935,7 +948,7 @@ def main():
             pg = PostgreSQL()
         for db in dbs:
             report(soak(db, requests, args.threads, args.minutes,
-                        args.seed, site_dir, pg))
+                        args.seed, site_dir, pg, args.freeze))
     finally:
         if pg is not None:
             pg.stop()

@@ -6,7 +6,14 @@
 # untrusted peer). SIGUSR2 makes the worker write what it holds into
 # $SOAK_STATS: its resident memory and the size of every cache of the
 # plugin (and of Trac's cache manager), each with its bound; read
-# between the load's phases, never while a request runs.
+# between the load's phases, never while a request runs. When
+# $SOAK_STATS.freeze exists, the handler first moves every object the
+# worker holds into the collector's permanent generation (gc.freeze()),
+# as large sites do after start-up: Trac collects all garbage after
+# each request (gc.collect() in dispatch_request), and with the warmed
+# projects frozen that walks only the objects made since, a quarter of
+# the request instead of three quarters. Objects made later, a leak's
+# included, are walked and counted as before.
 
 import gc
 import json
@@ -118,9 +125,14 @@ def _caches():
 
 def _snapshot(signum, frame):
     path = os.environ['SOAK_STATS']
+    if os.path.exists(path + '.freeze'):
+        os.unlink(path + '.freeze')
+        gc.collect()
+        gc.freeze()
     try:
-        data = {'rss_kb': _rss_kb(), 'objects': len(gc.get_objects()),
-                'caches': _caches()}
+        data = {'rss_kb': _rss_kb(),
+                'objects': len(gc.get_objects()) + gc.get_freeze_count(),
+                'frozen': gc.get_freeze_count(), 'caches': _caches()}
     except Exception as e:  # said in the snapshot, never a dead worker
         data = {'rss_kb': _rss_kb(), 'error': repr(e)}
     with open(path + '.tmp', 'w') as f:
