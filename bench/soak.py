@@ -357,6 +357,17 @@ class Servers(object):
         with open(self.stats) as f:
             return json.load(f)
 
+    def rss_kb(self):
+        """The worker's resident memory now, in kB (0 when unreadable)."""
+        try:
+            with open('/proc/%d/status' % self.worker()) as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        return int(line.split()[1])
+        except (OSError, AssertionError):
+            pass
+        return 0
+
     def cpu_seconds(self):
         """The CPU time the worker used so far."""
         with open('/proc/%d/stat' % self.worker()) as f:
@@ -663,10 +674,11 @@ def _unsigned(user, alg):
                          part('x' * 32))
 
 
-def run_load(site, servers, kinds, threads, deadline, seed):
+def run_load(site, servers, kinds, threads, deadline, seed, memory=None):
     """Send the requests `kinds` (a list), `threads` at a time; returns
     [(index, kind, seconds, status, ok)] in order of index and whether
-    the deadline stopped it."""
+    the deadline stopped it. Every five seconds, appends (requests sent,
+    the worker's resident kB) to the list `memory`, when given."""
     results = [None] * len(kinds)
     cursor = [0]
     lock = threading.Lock()
@@ -703,6 +715,12 @@ def run_load(site, servers, kinds, threads, deadline, seed):
                for i in range(threads)]
     for w in workers:
         w.start()
+    while any(w.is_alive() for w in workers):
+        if memory is not None:
+            # The worker's resident memory as the run goes: (requests
+            # sent, kB), read from /proc, the worker untouched.
+            memory.append((cursor[0], servers.rss_kb()))
+        workers[0].join(5)
     for w in workers:
         w.join()
     return [r for r in results if r is not None], stopped[0]
@@ -800,8 +818,9 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
         kinds = mixed(requests, random.Random(seed + 2))
         started = time.time()
         cpu = servers.cpu_seconds()
+        memory = []
         results, stopped = run_load(site, servers, kinds, threads,
-                                    started + minutes * 60, seed + 3)
+                                    started + minutes * 60, seed + 3, memory)
         seconds = time.time() - started
         cpu = servers.cpu_seconds() - cpu
         after = servers.snapshot()
@@ -819,7 +838,7 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
             new_users=site.new_users - counts_before[0],
             profile_changes=site.profile_changes - counts_before[1],
             tokens=len(tokens), requested=requests, wrong=site.wrong,
-            freeze=freeze)
+            freeze=freeze, memory=memory)
     finally:
         if servers is not None:
             servers.stop()
@@ -846,6 +865,19 @@ def report(r):
                     'warm-up (gc.freeze); counted above'
                     % before.get('frozen', 0) if r['freeze'] else
                     'nothing frozen (--no-freeze)'))
+    print('  of which SQLite\'s own (its page caches, at most cache_size '
+          'per connection): %.1f MB -> %.1f MB; Python\'s allocated blocks '
+          '%s -> %s' % (before.get('sqlite_kb', -1) / 1024,
+                        after.get('sqlite_kb', -1) / 1024,
+                        before.get('python_blocks', '?'),
+                        after.get('python_blocks', '?')))
+    tenth = max(len(results) // 10, 1)
+    highest = {}
+    for sent, kb in r['memory']:
+        part = min(sent // tenth, 9)
+        highest[part] = max(highest.get(part, 0), kb)
+    print('  resident memory per tenth of the run (highest seen), MB: %s'
+          % ' '.join('%.1f' % (highest[i] / 1024) for i in sorted(highest)))
     if 'error' in after:
         print('  snapshot error: %s' % after['error'])
     print('Caches (after the warm-up -> at the end, bound):')

@@ -19,6 +19,7 @@ import gc
 import json
 import os
 import signal
+import sys
 
 bind = os.environ['SOAK_BINDS'].split()
 wsgi_app = 'remoteuserauth.wsgi:application'
@@ -38,6 +39,20 @@ def _rss_kb():
             if line.startswith('VmRSS:'):
                 return int(line.split()[1])
     return 0
+
+
+def _sqlite_kb():
+    """What SQLite itself holds in this process (its page caches, one
+    per connection, each at most its cache_size), or -1 when the
+    library cannot be asked."""
+    try:
+        import ctypes
+        import ctypes.util
+        lib = ctypes.CDLL(ctypes.util.find_library('sqlite3'))
+        lib.sqlite3_memory_used.restype = ctypes.c_int64
+        return lib.sqlite3_memory_used() // 1024
+    except Exception:
+        return -1
 
 
 def _caches():
@@ -132,7 +147,9 @@ def _snapshot(signum, frame):
     try:
         data = {'rss_kb': _rss_kb(),
                 'objects': len(gc.get_objects()) + gc.get_freeze_count(),
-                'frozen': gc.get_freeze_count(), 'caches': _caches()}
+                'frozen': gc.get_freeze_count(),
+                'python_blocks': sys.getallocatedblocks(),
+                'sqlite_kb': _sqlite_kb(), 'caches': _caches()}
     except Exception as e:  # said in the snapshot, never a dead worker
         data = {'rss_kb': _rss_kb(), 'error': repr(e)}
     with open(path + '.tmp', 'w') as f:
