@@ -67,12 +67,11 @@ class RemoteUserAuthenticator(Component):
         self._settings = RemoteUserSettings(self.env)
         self._public_url = PublicURLFilter(self.env)
         self._client_address = ClientAddress(self.env)
-        try:
-            RemoteUserOptions(self.env).log_interval
-        except ConfigurationError as e:
-            self.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
-                           "%s; %d seconds are used", e,
-                           eventlog.DEFAULT_INTERVAL)
+        # `None` when disabled (Trac keeps that until trac.ini changes).
+        self._bindings = self.env[AccountBindings]
+        self._ownership = self.env[NameOwnership]
+        self._tokens = self.env[PersonalTokens]
+        _check_log_interval(self)
 
     # IAuthenticator methods
 
@@ -108,7 +107,7 @@ class RemoteUserAuthenticator(Component):
         on every request. Names are the client's choice (a login form
         posts any), so only short ones are kept, and at most
         `MAX_DOOR_VERDICTS`."""
-        ownership = self.env[NameOwnership]
+        ownership = self._ownership
         owned = ownership.owners() if ownership is not None and \
             ownership.recording() else _NO_OWNERS
         settings = self._settings
@@ -133,8 +132,8 @@ class RemoteUserAuthenticator(Component):
             door, peer, refusal.reason)
 
     def decide(self, environ):
-        """Run the decision for a WSGI environment, without side effects
-        (for diagnostics)."""
+        """Run the decision for a WSGI environment (diagnostics ask it
+        too); it changes nothing but the memo of decisions."""
         settings = self._settings
         return self._memo.decide(environ, settings.settings(environ),
                                  settings.group_names(environ))
@@ -151,11 +150,10 @@ class RemoteUserAuthenticator(Component):
             self._public_url.guard_response(req)
             self._client_address.apply(environ)
             decision = self.decide(environ)
-            if decision.name and decision.source == decisions.ASSERTION:
-                bindings = self.env[AccountBindings]
-                if bindings is not None:
-                    decision = bindings.enforce(decision)
-            ownership = self.env[NameOwnership]
+            if decision.name and decision.source == decisions.ASSERTION \
+                    and self._bindings is not None:
+                decision = self._bindings.enforce(decision)
+            ownership = self._ownership
             if decision.name and ownership is not None and \
                     ownership.recording():
                 decision = ownership.enforce(
@@ -187,7 +185,7 @@ class RemoteUserAuthenticator(Component):
         if decision.name:
             return
         if decision.rule:
-            jwt = RemoteUserSettings(self.env).settings().assertion
+            jwt = self._settings.settings().assertion
             where = {decisions.HEADER: "header %s"
                      % RemoteUserOptions(self.env).header,
                      decisions.ASSERTION: "the assertion in %s" % (
@@ -203,7 +201,7 @@ class RemoteUserAuthenticator(Component):
         `token_paths` page, ``'anonymous'`` when the token is refused
         (the request is then answered with 401), or `None` when no token
         is read here."""
-        tokens = self.env[PersonalTokens]
+        tokens = self._tokens
         if tokens is None or not token_core.on_token_path(
                 req.path_info, tokens.paths(current)) or \
                 not tokens.stored():
@@ -286,7 +284,7 @@ class RemoteUserAuthenticator(Component):
         """Which door gave `name`: Trac's cookie login, a password form
         (it sets ``REMOTE_USER``, which the plugin removed), or another
         plugin's login."""
-        ownership = self.env[NameOwnership]
+        ownership = self._ownership
         if not req.environ.get('REMOTE_USER') and (
                 ownership is None or not ownership.enforced()):
             return doors.COOKIE
@@ -298,6 +296,16 @@ class RemoteUserAuthenticator(Component):
         if owner is not None and (owner == name or owner.lower() == name):
             return doors.COOKIE
         return "login of %s" % authenticator.__class__.__name__
+
+
+def _check_log_interval(component):
+    """Log, once, a `log_interval` that is no number of seconds."""
+    try:
+        RemoteUserOptions(component.env).log_interval
+    except ConfigurationError as e:
+        component.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
+                            "%s; %d seconds are used", e,
+                            eventlog.DEFAULT_INTERVAL)
 
 
 def _form_login_name(req):

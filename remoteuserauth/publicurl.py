@@ -132,6 +132,10 @@ class PublicURLFilter(Component):
         if base is not None:
             return base
         current = self._settings.current(environ)
+        if not (current.trust_forwarded or
+                environ.get('HTTP_X_FORWARDED_PROTO')):
+            # Nothing forwarded is believed, nor needs undoing.
+            return None
         trusted = trust.trusted_network(trust.direct_peer(environ),
                                         current.settings.networks)
         if trusted and current.trust_forwarded:
