@@ -1,0 +1,105 @@
+"""The benchmark's hook timer (bench/run.py) counts each moment for the
+innermost timed call: the plugin's hooks, less the Trac work inside
+them, plus the plugin's hooks that Trac's work asks in turn."""
+
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+import run  # noqa: E402
+
+
+class Clock(object):
+    """process_time_ns that moves only when a function says it worked."""
+
+    def __init__(self):
+        self.now = 0
+
+    def __call__(self):
+        return self.now
+
+    def work(self, ns):
+        self.now += ns
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(run.time, 'process_time_ns', clock)
+    return clock
+
+
+def make_calls(clock):
+    """A filter (hook) asks Trac's round of authenticators (Trac), which
+    asks the plugin's authenticator (hook), which asks Trac's cookie
+    login (Trac); each works a known time of its own."""
+    class TracLogin(object):
+        def authenticate(self):
+            clock.work(1000)
+
+    class Plugin(object):
+        def authenticate(self):
+            clock.work(30)
+            TracLogin().authenticate()
+            clock.work(7)
+
+    class Dispatcher(object):
+        def authenticate(self):
+            clock.work(200)
+            Plugin().authenticate()
+            clock.work(100)
+
+    class Filter(object):
+        def pre_process_request(self):
+            clock.work(5)
+            Dispatcher().authenticate()
+            clock.work(1)
+
+    return Filter, Dispatcher, Plugin, TracLogin
+
+
+def test_each_moment_counts_for_the_innermost_timed_call(clock):
+    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
+    timer = run.HookTimer()
+    timer._patch(Filter, 'pre_process_request', 'hooks')
+    timer._patch(Dispatcher, 'authenticate', 'trac')
+    timer._patch(Plugin, 'authenticate', 'hooks')
+    timer._patch(TracLogin, 'authenticate', 'trac')
+    try:
+        Filter().pre_process_request()
+    finally:
+        timer.__exit__()
+    assert timer.spent == {'hooks': 5 + 1 + 30 + 7, 'trac': 200 + 100 + 1000}
+    assert timer.calls == 4
+    assert timer.own() == 43
+
+
+def test_trac_work_outside_a_hook_is_not_timed(clock):
+    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
+    timer = run.HookTimer()
+    timer._patch(Dispatcher, 'authenticate', 'trac')
+    timer._patch(Plugin, 'authenticate', 'hooks')
+    try:
+        # Trac asks its authenticators from its own code: only the
+        # plugin's authenticator counts.
+        Dispatcher().authenticate()
+    finally:
+        timer.__exit__()
+    assert timer.spent == {'hooks': 30 + 1000 + 7, 'trac': 0}
+    assert timer.calls == 1
+
+
+def test_the_timers_are_removed_on_exit(clock):
+    Filter = make_calls(clock)[0]
+    original = Filter.__dict__['pre_process_request']
+    with run.HookTimer():
+        assert Filter.__dict__['pre_process_request'] is original
+    timer = run.HookTimer()
+    timer._patch(Filter, 'pre_process_request', 'hooks')
+    assert Filter.__dict__['pre_process_request'] is not original
+    timer.__exit__()
+    assert Filter.__dict__['pre_process_request'] is original
