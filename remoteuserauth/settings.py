@@ -33,6 +33,58 @@ _SECRET_FILE = _NAMES.index('secret_file')
 #: The options of signed assertions, which make the verifier.
 _JWT_OPTIONS = tuple(o.name for o in declared() if o.name.startswith('jwt_'))
 
+class _WatchedValues(dict):
+    """What a Trac `Section` remembers of the values it read (its
+    ``_cache``), counting each value forgotten or replaced.
+
+    A `Section` remembers every value it read and forgets one when it
+    is set or removed; a file read again makes new sections. So while a
+    section's memory is the same object and its count is what it was
+    when the options were read, every value is still what was read:
+    `RemoteUserSettings.current` compares two counts on each request
+    instead of reading some forty values."""
+
+    __slots__ = ('changes',)
+
+    def __init__(self, values):
+        dict.__init__(self, values)
+        self.changes = 0
+
+    def __setitem__(self, key, value):
+        if key in self:
+            self.changes += 1
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key):
+        self.changes += 1
+        dict.__delitem__(self, key)
+
+    def pop(self, *args):
+        self.changes += 1
+        return dict.pop(self, *args)
+
+    def popitem(self):
+        self.changes += 1
+        return dict.popitem(self)
+
+    def clear(self):
+        self.changes += 1
+        dict.clear(self)
+
+    def update(self, *args, **kwargs):
+        self.changes += 1
+        dict.update(self, *args, **kwargs)
+
+
+def _watched(section):
+    """The memory of `section` as `_WatchedValues` (made so the first
+    time), or `None` when the section keeps none that can be watched."""
+    values = getattr(section, '_cache', None)
+    if type(values) is dict:
+        values = section._cache = _WatchedValues(values)
+    return values if isinstance(values, _WatchedValues) else None
+
+
 Current = namedtuple('Current', 'settings cookie_login tokens token_paths '
                      'token_path_problems trust_forwarded '
                      'trust_forwarded_for sync_groups sync_group_problems')
@@ -74,19 +126,26 @@ class RemoteUserSettings(Component):
             return current
         section = self.config[SECTION]
         read, current = self._current
-        memo = getattr(section, '_cache', None)
-        if memo is not None and read is not None and \
-                read[0] is section and memo == read[1] and \
-                self._others(read[2][_SECRET_FILE]) == read[2][-2:]:
+        if read is not None and read[0] is not None and \
+                read[0] is getattr(section, '_cache', None) and \
+                read[1] is getattr(self.config['trac'], '_cache', None) and \
+                (read[0].changes, read[1].changes) == read[2] and \
+                self._secret_file_status(read[3][_SECRET_FILE]) == \
+                read[3][-1]:
             # Not one of the values was set, removed or read again from
-            # the file since they were read (see `_raw`).
+            # the file since they were read (see `_WatchedValues`).
             return current
+        mine, trac = _watched(section), _watched(self.config['trac'])
+        if mine is None or trac is None:
+            mine = changes = None
+        else:
+            # Counted before the values are read: a change made while
+            # they are read makes the next look read them again.
+            changes = (mine.changes, trac.changes)
         raw = self._raw(section)
-        if read is None or read[2] != raw:
+        if read is None or read[3] != raw:
             current = self._parse(raw)
-        # What the section remembers now holds every value just read.
-        self._current = ((section, None if memo is None else dict(memo),
-                          raw), current)
+        self._current = ((mine, trac, changes, raw), current)
         return current
 
     def secret_file_status(self):
@@ -159,15 +218,7 @@ class RemoteUserSettings(Component):
     def _raw(self, section):
         """Every value the options are parsed from: the `[remoteuser]`
         options as written (`section`), `[trac] ignore_auth_case`, and
-        the secret of `secret_file`.
-
-        Trac's `Section` remembers each value it read (`_cache`), and
-        forgets it when the value is set or removed; a file read again
-        makes new sections. So while the section is the same and what
-        it remembers is equal to what it remembered after this read,
-        every value is still what was read, and `current` compares the
-        two dictionaries (one comparison) instead of reading some
-        forty values on every request."""
+        the secret of `secret_file`."""
         raw = tuple(map(section.get, _NAMES))
         return raw + self._others(raw[_SECRET_FILE])
 

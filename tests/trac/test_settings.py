@@ -107,3 +107,74 @@ def test_a_file_read_again_is_seen(make_env):
     assert settings.current().cookie_login is False
     trac.config.set('remoteuser', 'cookie_login', 'true')
     assert settings.current().cookie_login is True
+
+
+def test_a_value_forgotten_and_read_again_by_another_is_seen(make_env):
+    """A set forgets the value; whoever reads it next (another component
+    reading its option) makes Trac remember the new one, all before the
+    plugin looks again: the plugin still sees the change."""
+    env = make_env()
+    trac = env.env()
+    settings = RemoteUserSettings(trac)
+    assert settings.current().cookie_login is True
+    trac.config.set('remoteuser', 'cookie_login', 'false')
+    assert trac.config.get('remoteuser', 'cookie_login') == 'false'
+    assert settings.current().cookie_login is False
+    # And the same for the value of another section it reads.
+    lowercase = settings.current().settings.lowercase
+    trac.config.set('trac', 'ignore_auth_case', str(not lowercase).lower())
+    assert trac.config.getbool('trac', 'ignore_auth_case') is not lowercase
+    assert settings.current().settings.lowercase is not lowercase
+
+
+def test_nothing_changed_costs_no_reading(make_env, monkeypatch):
+    """While nothing was set, the options are not read again; any set,
+    even of another option of the same sections, makes the next look
+    read them (and find the same options)."""
+    env = make_env()
+    settings = RemoteUserSettings(env.env())
+    first = settings.current()
+    reads = []
+    raw = settings._raw
+    monkeypatch.setattr(settings, '_raw', lambda s: reads.append(1) or raw(s))
+    assert settings.current() is first
+    assert reads == []
+    env.env().config.set('trac', 'base_url', 'https://trac.example.com/')
+    assert settings.current() is first
+    assert reads == [1]
+    assert settings.current() is first
+    assert reads == [1]
+
+
+def test_a_section_memory_of_another_kind_is_read_every_time(make_env,
+                                                             monkeypatch):
+    """Should Trac keep its sections' values otherwise, the options are
+    read on every look, and still right."""
+    env = make_env()
+    trac = env.env()
+    settings = RemoteUserSettings(trac)
+    section = trac.config['remoteuser']
+
+    class Values(dict):
+        pass
+    monkeypatch.setattr(section, '_cache', Values(section._cache))
+    settings._current = (None, None)
+    assert settings.current().cookie_login is True
+    trac.config.set('remoteuser', 'cookie_login', 'false')
+    trac.config.get('remoteuser', 'cookie_login')
+    assert settings.current().cookie_login is False
+
+
+def test_every_way_of_changing_a_remembered_value_is_counted():
+    from remoteuserauth.settings import _WatchedValues
+    values = _WatchedValues({'a': '1'})
+    values['b'] = '2'                   # a first read: no change
+    assert values.changes == 0
+    for change in (lambda: values.__setitem__('a', '3'),
+                   lambda: values.pop('a'), lambda: values.pop('x', None),
+                   lambda: values.__delitem__('b'),
+                   lambda: values.update(c='4'), values.popitem,
+                   values.clear):
+        before = values.changes
+        change()
+        assert values.changes == before + 1
