@@ -862,9 +862,10 @@ def report(r):
              (after['rss_kb'] - before['rss_kb']) / 1024,
              before.get('objects', 0), after.get('objects', 0)))
     print('  %s' % ('the warmed worker\'s %d objects frozen after the '
-                    'warm-up (gc.freeze); counted above'
-                    % before.get('frozen', 0) if r['freeze'] else
-                    'nothing frozen (--no-freeze)'))
+                    'warm-up (gc.freeze), thawed, collected and frozen '
+                    'again every 5,000 requests and before each snapshot; '
+                    'counted above' % before.get('frozen', 0)
+                    if r['freeze'] else 'nothing frozen (--no-freeze)'))
     print('  of which SQLite\'s own (its page caches, at most cache_size '
           'per connection): %.1f MB -> %.1f MB; Python\'s allocated blocks '
           '%s -> %s' % (before.get('sqlite_kb', -1) / 1024,

@@ -13,7 +13,11 @@
 # each request (gc.collect() in dispatch_request), and with the warmed
 # projects frozen that walks only the objects made since, a quarter of
 # the request instead of three quarters. Objects made later, a leak's
-# included, are walked and counted as before.
+# included, are walked and counted as before. A frozen object that
+# becomes garbage in a cycle is never collected while it is frozen, so
+# every REFREEZE requests (and before each snapshot) the worker thaws
+# everything, collects, and freezes again: such garbage lives at most
+# that long, and the memory measured is what the worker really holds.
 
 import gc
 import json
@@ -138,12 +142,33 @@ def _caches():
     return rows
 
 
+#: Requests between two full collections once the worker is frozen.
+REFREEZE = 5000
+_served = [0]
+_frozen = [False]     # (gc.get_freeze_count() walks every frozen object)
+
+
+def _refreeze():
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    _frozen[0] = True
+
+
+def post_request(worker, req, environ, resp):
+    if _frozen[0]:
+        _served[0] += 1
+        if _served[0] % REFREEZE == 0:
+            _refreeze()
+
+
 def _snapshot(signum, frame):
     path = os.environ['SOAK_STATS']
     if os.path.exists(path + '.freeze'):
         os.unlink(path + '.freeze')
-        gc.collect()
-        gc.freeze()
+        _refreeze()
+    elif _frozen[0]:
+        _refreeze()
     try:
         data = {'rss_kb': _rss_kb(),
                 'objects': len(gc.get_objects()) + gc.get_freeze_count(),

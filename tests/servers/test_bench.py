@@ -63,6 +63,14 @@ def test_soak_short_run():
     assert 'snapshot error' not in out.stdout, out.stdout
     assert re.search(r'5xx or failed: 0; wrong answers: 0', out.stdout), \
         out.stdout[-3000:]
+    # The warmed worker is frozen, and what SQLite and Python hold is
+    # reported beside the resident memory, per tenth too.
+    assert 'objects frozen after the warm-up' in out.stdout, out.stdout
+    assert re.search(r"of which SQLite's own .*: \d+\.\d MB -> \d+\.\d MB; "
+                     r"Python's allocated blocks \d+ -> \d+", out.stdout), \
+        out.stdout
+    assert re.search(r'resident memory per tenth of the run \(highest '
+                     r'seen\), MB: \d+\.\d', out.stdout), out.stdout
     for cache in ('core.trust._trusted_network ', 'EventLog throttle keys',
                   'PersonalTokens owner verdicts',
                   'GroupSynchronizer users in step',
