@@ -143,8 +143,9 @@ import remoteuserauth.publicurl  # noqa: E402,F401
 import remoteuserauth.tokenprefs  # noqa: E402,F401
 from process import find_header  # noqa: E402
 
-#: Fixtures the server tests share, from tests/support.
-pytest_plugins = ['apache']
+#: Fixtures shared across folders, from tests/support: the server tests'
+#: (`apache`) and the signed assertions' (`assertionfixtures`).
+pytest_plugins = ['apache', 'assertionfixtures']
 
 Response = namedtuple('Response', 'status headers body environ')
 

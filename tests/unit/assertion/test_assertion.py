@@ -13,26 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from remoteuserauth import assertion as a
-from tokens import (FakeClock, JWKSServer, Signer, b64url, sign_token,
-                    write_jwks)
+from tokens import JWKSServer, Signer, b64url, sign_token, write_jwks
 
 ISS = 'https://idp.example.com'
 AUD = 'trac'
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def signer():
-    return Signer('ec')
-
-
-@pytest.fixture
-def keyfile(tmp_path, signer):
-    return write_jwks(tmp_path / 'jwks.json', signer)
 
 
 @pytest.fixture

@@ -14,11 +14,6 @@ UNTRUSTED = '192.0.2.7'
 
 
 @pytest.fixture
-def signer():
-    return Signer('ec')
-
-
-@pytest.fixture
 def jwt(tmp_path, signer):
     """make_settings for assertion mode; keyword arguments override."""
     keys = write_jwks(tmp_path / 'keys.json', signer)

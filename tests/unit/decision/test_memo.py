@@ -11,7 +11,7 @@ from remoteuserauth.core import names
 from remoteuserauth.decision import decide, make_settings
 from remoteuserauth.decision.memo import (MAX_KEY_CHARACTERS, DecisionMemo,
                                           inputs)
-from tokens import FakeClock, Signer, write_jwks
+from tokens import Signer, write_jwks
 
 SETTINGS = make_settings(trusted_proxies=('127.0.0.1', '192.0.2.0/28'),
                          secret_header='X-Proxy-Secret', secret='s3cret',
@@ -121,21 +121,6 @@ def test_a_value_too_large_is_decided_every_time():
 # Signed assertions
 
 ISS = 'https://idp.example.com'
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture
-def signer():
-    return Signer('ec')
-
-
-@pytest.fixture
-def keyfile(tmp_path, signer):
-    return write_jwks(tmp_path / 'jwks.json', signer)
 
 
 @pytest.fixture
