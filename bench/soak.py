@@ -863,8 +863,9 @@ def report(r):
              before.get('objects', 0), after.get('objects', 0)))
     print('  %s' % ('the warmed worker\'s %d objects frozen after the '
                     'warm-up (gc.freeze), thawed, collected and frozen '
-                    'again every 5,000 requests and before each snapshot; '
-                    'counted above' % before.get('frozen', 0)
+                    'again every %s requests and before each snapshot; '
+                    'counted above' % (before.get('frozen', 0),
+                                       before.get('refreeze', '?'))
                     if r['freeze'] else 'nothing frozen (--no-freeze)'))
     print('  of which SQLite\'s own (its page caches, at most cache_size '
           'per connection): %.1f MB -> %.1f MB; Python\'s allocated blocks '

@@ -164,15 +164,16 @@ def post_request(worker, req, environ, resp):
 
 def _snapshot(signum, frame):
     path = os.environ['SOAK_STATS']
-    if os.path.exists(path + '.freeze'):
+    asked = os.path.exists(path + '.freeze')
+    if asked:
         os.unlink(path + '.freeze')
-        _refreeze()
-    elif _frozen[0]:
+    if asked or _frozen[0]:
         _refreeze()
     try:
+        frozen = gc.get_freeze_count()
         data = {'rss_kb': _rss_kb(),
-                'objects': len(gc.get_objects()) + gc.get_freeze_count(),
-                'frozen': gc.get_freeze_count(),
+                'objects': len(gc.get_objects()) + frozen,
+                'frozen': frozen, 'refreeze': REFREEZE,
                 'python_blocks': sys.getallocatedblocks(),
                 'sqlite_kb': _sqlite_kb(), 'caches': _caches()}
     except Exception as e:  # said in the snapshot, never a dead worker

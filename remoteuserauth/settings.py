@@ -33,6 +33,7 @@ _SECRET_FILE = _NAMES.index('secret_file')
 #: The options of signed assertions, which make the verifier.
 _JWT_OPTIONS = tuple(o.name for o in declared() if o.name.startswith('jwt_'))
 
+
 class _WatchedValues(dict):
     """What a Trac `Section` remembers of the values it read (its
     ``_cache``), counting each value forgotten or replaced.

@@ -62,17 +62,26 @@ def make_calls(clock):
     return Filter, Dispatcher, Plugin, TracLogin
 
 
-def test_each_moment_counts_for_the_innermost_timed_call(clock):
-    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
+def timed(call, *patches):
+    """A `HookTimer` that timed `call()` with only `patches` ((class,
+    name, bucket) triples) in place, removed again afterwards."""
     timer = run.HookTimer()
-    timer._patch(Filter, 'pre_process_request', 'hooks')
-    timer._patch(Dispatcher, 'authenticate', 'trac')
-    timer._patch(Plugin, 'authenticate', 'hooks')
-    timer._patch(TracLogin, 'authenticate', 'trac')
+    for cls, name, bucket in patches:
+        timer._patch(cls, name, bucket)
     try:
-        Filter().pre_process_request()
+        call()
     finally:
         timer.__exit__()
+    return timer
+
+
+def test_each_moment_counts_for_the_innermost_timed_call(clock):
+    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
+    timer = timed(lambda: Filter().pre_process_request(),
+                  (Filter, 'pre_process_request', 'hooks'),
+                  (Dispatcher, 'authenticate', 'trac'),
+                  (Plugin, 'authenticate', 'hooks'),
+                  (TracLogin, 'authenticate', 'trac'))
     assert timer.spent == {'hooks': 5 + 1 + 30 + 7, 'trac': 200 + 100 + 1000}
     assert timer.calls == 4
     assert timer.own() == 43
@@ -80,15 +89,11 @@ def test_each_moment_counts_for_the_innermost_timed_call(clock):
 
 def test_trac_work_outside_a_hook_is_not_timed(clock):
     Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
-    timer = run.HookTimer()
-    timer._patch(Dispatcher, 'authenticate', 'trac')
-    timer._patch(Plugin, 'authenticate', 'hooks')
-    try:
-        # Trac asks its authenticators from its own code: only the
-        # plugin's authenticator counts.
-        Dispatcher().authenticate()
-    finally:
-        timer.__exit__()
+    # Trac asks its authenticators from its own code: only the plugin's
+    # authenticator counts.
+    timer = timed(lambda: Dispatcher().authenticate(),
+                  (Dispatcher, 'authenticate', 'trac'),
+                  (Plugin, 'authenticate', 'hooks'))
     assert timer.spent == {'hooks': 30 + 1000 + 7, 'trac': 0}
     assert timer.calls == 1
 
