@@ -305,7 +305,7 @@ def database_state(database):
 class Servers(object):
     """The gunicorn worker and nginx in front of it."""
 
-    def __init__(self, workdir, parent, site):
+    def __init__(self, workdir, parent, site, trace=0):
         from process import Server, free_port, python_env, require
         require('nginx')
         self.sock = os.path.join(workdir, 'gunicorn.sock')
@@ -318,6 +318,7 @@ class Servers(object):
                                                 'soak_gunicorn.conf.py')],
             self.direct, self.gunicorn_log, cwd=workdir,
             env=python_env(site, SOAK_PARENT=parent, SOAK_STATS=self.stats,
+                           SOAK_TRACEMALLOC=str(trace),
                            SOAK_BINDS='unix:%s 127.0.0.1:%d'
                            % (self.sock, self.direct)))
         self.port = free_port()
@@ -726,9 +727,9 @@ def run_load(site, servers, kinds, threads, deadline, seed, memory=None):
     return [r for r in results if r is not None], stopped[0]
 
 
-def mixed(count, rnd):
-    kinds = list(MIX)
-    weights = list(MIX.values())
+def mixed(count, rnd, mix=MIX):
+    kinds = list(mix)
+    weights = list(mix.values())
     return rnd.choices(kinds, weights, k=count)
 
 
@@ -789,7 +790,25 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
+def memory_growth(before, after, lines=15):
+    """The allocation sites whose held memory grew most between two
+    tracemalloc snapshots of the worker, as printable lines."""
+    import tracemalloc
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__),
+              tracemalloc.Filter(False, '<frozen importlib._bootstrap>')]
+    old = tracemalloc.Snapshot.load(before).filter_traces(ignore)
+    new = tracemalloc.Snapshot.load(after).filter_traces(ignore)
+    out = []
+    for stat in new.compare_to(old, 'traceback')[:lines]:
+        out.append('%+8.1f kB %+7d blocks' % (stat.size_diff / 1024,
+                                              stat.count_diff))
+        for frame in stat.traceback.format(most_recent_first=True)[::2][:6]:
+            out.append('      ' + frame.strip())
+    return out
+
+
+def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True,
+         mix=MIX, trace=0):
     from deploy import public_dir
     workdir = public_dir('ruasoak-%s-' % db)
     parent = os.path.join(workdir, 'projects')
@@ -805,17 +824,19 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
         tokens = make_projects(parent, database, jwks)
         databases = {name: database.get(name) or os.path.join(
             parent, name, 'db', 'trac.db') for name in ('site', 'sso')}
-        servers = Servers(workdir, parent, site_dir)
+        servers = Servers(workdir, parent, site_dir, trace)
         site = Site(key, tokens, threads)
         started = time.time()
         warm = warm_up(site, servers, threads, 500, seed)
         warm_seconds = time.time() - started
         before = servers.snapshot(freeze)
+        if trace:
+            os.rename(before['tracemalloc'], before['tracemalloc'] + '.0')
         rows_before = {n: database_state(d) for n, d in databases.items()}
         offsets = log_lines(parent)
         gunicorn_offset = os.path.getsize(servers.gunicorn_log)
         counts_before = (site.new_users, site.profile_changes)
-        kinds = mixed(requests, random.Random(seed + 2))
+        kinds = mixed(requests, random.Random(seed + 2), mix)
         started = time.time()
         cpu = servers.cpu_seconds()
         memory = []
@@ -824,6 +845,8 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
         seconds = time.time() - started
         cpu = servers.cpu_seconds() - cpu
         after = servers.snapshot()
+        growth = memory_growth(before['tracemalloc'] + '.0',
+                               after['tracemalloc']) if trace else []
         rows_after = {n: database_state(d) for n, d in databases.items()}
         lines = log_lines(parent, offsets)
         with open(servers.gunicorn_log, 'rb') as f:
@@ -838,7 +861,7 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True):
             new_users=site.new_users - counts_before[0],
             profile_changes=site.profile_changes - counts_before[1],
             tokens=len(tokens), requested=requests, wrong=site.wrong,
-            freeze=freeze, memory=memory)
+            freeze=freeze, memory=memory, growth=growth)
     finally:
         if servers is not None:
             servers.stop()
@@ -882,6 +905,11 @@ def report(r):
           % ' '.join('%.1f' % (highest[i] / 1024) for i in sorted(highest)))
     if 'error' in after:
         print('  snapshot error: %s' % after['error'])
+    if r['growth']:
+        print('  held memory that grew most, by where it was allocated '
+              '(tracemalloc, most recent call first):')
+        for line in r['growth']:
+            print('    ' + line)
     print('Caches (after the warm-up -> at the end, bound):')
     sizes = {(p, n): s for p, n, s, b in before.get('caches', ())}
     for project, name, size, bound in after.get('caches', ()):
@@ -962,8 +990,23 @@ def main():
                         '(gc.freeze): Trac then walks them all in its '
                         'collection after every request, about four '
                         'times the CPU per request')
+    parser.add_argument('--mix', default='',
+                        help='change the mix: kind=per-1000,... (e.g. '
+                        'new-user=0 to tell growth per new user from '
+                        'growth per request)')
+    parser.add_argument('--trace-memory', type=int, default=0,
+                        metavar='FRAMES',
+                        help='trace allocations in the worker (tracemalloc, '
+                        'FRAMES deep) and report where held memory grew')
     args = parser.parse_args()
     requests = 5000 if args.quick else args.requests
+    mix = collections.OrderedDict(MIX)
+    for item in filter(None, args.mix.split(',')):
+        kind, _, weight = item.partition('=')
+        if kind.strip() not in mix or not weight.strip().isdigit():
+            parser.error('--mix: %r is not kind=number with a kind of %s'
+                         % (item, ', '.join(MIX)))
+        mix[kind.strip()] = int(weight)
     import trac
     from deploy import public_dir
     print('TracRemoteUserAuth soak, %s' % time.strftime('%Y-%m-%d %H:%M'))
@@ -982,7 +1025,8 @@ def main():
             pg = PostgreSQL()
         for db in dbs:
             report(soak(db, requests, args.threads, args.minutes,
-                        args.seed, site_dir, pg, args.freeze))
+                        args.seed, site_dir, pg, args.freeze, mix,
+                        args.trace_memory))
     finally:
         if pg is not None:
             pg.stop()

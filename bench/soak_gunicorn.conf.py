@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import sys
+import tracemalloc
 
 bind = os.environ['SOAK_BINDS'].split()
 wsgi_app = 'remoteuserauth.wsgi:application'
@@ -114,7 +115,7 @@ def _caches():
         sync = get(groupsync.GroupSynchronizer)
         if sync is not None:
             rows.append((project, 'GroupSynchronizer users in step',
-                         len(sync._in_step),
+                         len(sync._in_step[1]),
                          '%d (_MAX_IN_STEP)' % groupsync._MAX_IN_STEP))
         owners = get(NameOwnership)
         if owners is not None and owners.recording():
@@ -178,6 +179,10 @@ def _snapshot(signum, frame):
                 'sqlite_kb': _sqlite_kb(), 'caches': _caches()}
     except Exception as e:  # said in the snapshot, never a dead worker
         data = {'rss_kb': _rss_kb(), 'error': repr(e)}
+    if tracemalloc.is_tracing():
+        # Taken after the collection above, so only what is still held.
+        tracemalloc.take_snapshot().dump(path + '.tracemalloc')
+        data['tracemalloc'] = path + '.tracemalloc'
     with open(path + '.tmp', 'w') as f:
         json.dump(data, f)
     os.rename(path + '.tmp', path)
@@ -187,3 +192,9 @@ def post_worker_init(worker):
     # After gunicorn's own signal handlers: SIGUSR2 would otherwise end
     # the worker.
     signal.signal(signal.SIGUSR2, _snapshot)
+    frames = int(os.environ.get('SOAK_TRACEMALLOC') or 0)
+    if frames:
+        # `bench/soak.py --trace-memory`: where each block still held
+        # at a snapshot was allocated (slower, and the worker's own
+        # memory then includes tracemalloc's bookkeeping).
+        tracemalloc.start(frames)
