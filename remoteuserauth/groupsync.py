@@ -27,7 +27,11 @@ class GroupSynchronizer(Component):
 
     def __init__(self):
         self._held = (None, {})
-        self._in_step = {}
+        # (Trac's permissions, {user: (listed, managed)}): the users
+        # found in step with that table, replaced whole when it changes.
+        # Never the table beside each user: a thousand users would hold
+        # a thousand old copies of it.
+        self._in_step = (None, {})
 
     # IRequestFilter methods
 
@@ -69,18 +73,22 @@ class GroupSynchronizer(Component):
         if not managed:
             return [], []
         perm = PermissionSystem(self.env)
-        # What a user was found in step with: the same list, the same
-        # managed groups and Trac's permissions unchanged (any change
-        # makes Trac's cached list anew) need no comparison of each.
-        in_step = (frozenset(listed), managed, perm.get_all_permissions())
-        if self._in_step.get(user) == in_step:
+        # What a user was found in step with: the same list and the same
+        # managed groups, while Trac's permissions are unchanged (any
+        # change makes Trac's cached list anew), need no comparison.
+        permissions = perm.get_all_permissions()
+        table, found = self._in_step
+        if table is not permissions:
+            table, found = self._in_step = (permissions, {})
+        in_step = (frozenset(listed), managed)
+        if found.get(user) == in_step:
             return [], []
         to_add, to_remove = groups.plan(user, listed, managed,
                                         self._permissions_of(user, perm))
         if not (to_add or to_remove):
-            if len(self._in_step) >= _MAX_IN_STEP:
-                self._in_step.clear()
-            self._in_step[user] = in_step
+            if len(found) >= _MAX_IN_STEP:
+                found.clear()
+            found[user] = in_step
         try:
             # One transaction per change, whose first statement takes the
             # database lock before Trac's permission cache takes its thread

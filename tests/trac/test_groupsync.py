@@ -185,4 +185,40 @@ def test_users_found_in_step_are_bounded(synced, monkeypatch):
     sync = groupsync.GroupSynchronizer(synced.env())
     for number in range(12):
         sync.synchronize('user%d' % number, frozenset())
-        assert len(sync._in_step) <= 5
+        assert len(sync._in_step[1]) <= 5
+
+
+def _pairs_held(*roots):
+    """The distinct (subject, action) pairs reachable from `roots`."""
+    import gc
+    seen, pairs, todo = set(), set(), list(roots)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or not isinstance(
+                obj, (tuple, list, dict, set, frozenset)):
+            continue
+        seen.add(id(obj))
+        if type(obj) is tuple and len(obj) == 2 and \
+                all(type(x) is str for x in obj):
+            pairs.add(id(obj))
+        todo.extend(gc.get_referents(obj))
+    return len(pairs)
+
+
+def test_users_found_in_step_keep_no_old_permissions(synced):
+    """What a user was found in step with is forgotten when Trac's
+    permissions change, not kept beside the user: each change makes
+    Trac's table anew, and a thousand users found in step must not hold
+    a thousand copies of it (the soak's worker grew by 140 kB for each
+    new user)."""
+    from trac.perm import PermissionSystem
+    from remoteuserauth.groupsync import GroupSynchronizer
+    env = synced.env()
+    sync = GroupSynchronizer(env)
+    perm = PermissionSystem(env)
+    for number in range(30):
+        sync.synchronize('user%d' % number, frozenset())
+        perm.grant_permission('bystander%d' % number, 'WIKI_VIEW')
+    rows = len(perm.get_all_permissions())
+    sync.synchronize('last', frozenset())
+    assert _pairs_held(sync._in_step, sync._held) <= rows
