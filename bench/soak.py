@@ -727,6 +727,24 @@ def run_load(site, servers, kinds, threads, deadline, seed, memory=None):
     return [r for r in results if r is not None], stopped[0]
 
 
+def parse_mix(text):
+    """`MIX` changed by ``kind=per-1000,...``.
+
+    :raise ValueError: for an item that is not a known kind and a
+                       whole number, or a mix of nothing.
+    """
+    mix = collections.OrderedDict(MIX)
+    for item in filter(None, (i.strip() for i in text.split(','))):
+        kind, _, weight = (part.strip() for part in item.partition('='))
+        if kind not in mix or not weight.isdigit():
+            raise ValueError('%r is not kind=number with a kind of %s'
+                             % (item, ', '.join(MIX)))
+        mix[kind] = int(weight)
+    if not any(mix.values()):
+        raise ValueError('every kind is 0')
+    return mix
+
+
 def mixed(count, rnd, mix=MIX):
     kinds = list(mix)
     weights = list(mix.values())
@@ -1000,13 +1018,10 @@ def main():
                         'FRAMES deep) and report where held memory grew')
     args = parser.parse_args()
     requests = 5000 if args.quick else args.requests
-    mix = collections.OrderedDict(MIX)
-    for item in filter(None, args.mix.split(',')):
-        kind, _, weight = item.partition('=')
-        if kind.strip() not in mix or not weight.strip().isdigit():
-            parser.error('--mix: %r is not kind=number with a kind of %s'
-                         % (item, ', '.join(MIX)))
-        mix[kind.strip()] = int(weight)
+    try:
+        mix = parse_mix(args.mix)
+    except ValueError as e:
+        parser.error('--mix: %s' % e)
     import trac
     from deploy import public_dir
     print('TracRemoteUserAuth soak, %s' % time.strftime('%Y-%m-%d %H:%M'))

@@ -1,0 +1,56 @@
+"""The soak's own tools (bench/soak.py): the mix an administrator
+changes on the command line, and the report of where memory grew."""
+
+import os
+import sys
+import tracemalloc
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, 'bench'))
+import soak  # noqa: E402
+
+
+def test_mix_changes_only_the_kinds_named():
+    mix = soak.parse_mix(' new-user=600, profile-change = 0 ')
+    assert mix['new-user'] == 600 and mix['profile-change'] == 0
+    assert {k: v for k, v in mix.items()
+            if k not in ('new-user', 'profile-change')} == \
+        {k: v for k, v in soak.MIX.items()
+         if k not in ('new-user', 'profile-change')}
+    assert soak.parse_mix('') == soak.MIX
+
+
+@pytest.mark.parametrize('text', ['new_user=5', 'header', 'header=-1',
+                                  'header=1.5', 'header=x',
+                                  ','.join('%s=0' % k for k in soak.MIX)])
+def test_mix_refuses_what_it_cannot_run(text):
+    with pytest.raises(ValueError):
+        soak.parse_mix(text)
+
+
+held = []
+
+
+def _grow():
+    held.extend(['x' * 100 + str(i) for i in range(5000)])
+
+
+def test_memory_growth_names_where_held_memory_was_allocated(tmp_path):
+    tracemalloc.start(8)
+    try:
+        tracemalloc.take_snapshot().dump(str(tmp_path / 'before'))
+        _grow()
+        tracemalloc.take_snapshot().dump(str(tmp_path / 'after'))
+    finally:
+        tracemalloc.stop()
+        del held[:]
+    lines = soak.memory_growth(str(tmp_path / 'before'),
+                               str(tmp_path / 'after'))
+    first = lines[0].split()
+    assert float(first[0]) > 500 and first[1] == 'kB'
+    # Most recent call first: the comprehension inside _grow, then _grow.
+    frames = [line for line in lines[1:] if line.startswith('      File')]
+    assert __file__ in frames[0] and __file__ in frames[1]
