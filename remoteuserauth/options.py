@@ -167,9 +167,11 @@ class RemoteUserOptions(Component):
         folder of trac.ini). A URL is fetched on first use and cached;
         a token naming an unknown key causes one fetch, at most once
         every `jwt_refresh` seconds; a failed fetch keeps the keys
-        fetched before. A file is read again when it changes. Keys
-        named by the token itself (`jku`, `x5u`, `jwk`, `x5c`) are never
-        used.
+        fetched before. A file is read again when it changes (looked
+        at once a second at most, and at once for a token naming a key
+        it did not hold: a removed key stops verifying within a
+        second). Keys named by the token itself (`jku`, `x5u`, `jwk`,
+        `x5c`) are never used.
         """)
 
     jwt_issuer = Option('remoteuser', 'jwt_issuer', '',

@@ -214,11 +214,19 @@ class UrlKeys(_KeySource):
 
 class FileKeys(_KeySource):
     """Keys from a JWKS or PEM file, read again whenever its
-    modification time, size or inode changes (checked on each use).
+    modification time, size or inode changes.
+
+    The file is looked at on first use, then at most once every
+    `CHECK_INTERVAL` seconds (a look is a `stat`, a tenth of what the
+    plugin spends on a signed-assertion request when made on each); a
+    token naming a key the file did not hold makes it look at once. So
+    a new key counts at once, and a key removed from the file stops
+    verifying within `CHECK_INTERVAL` seconds.
 
     File times are only as fine as the kernel's clock tick, so a file
     rewritten twice within one tick can keep its signature: for a few
-    seconds after a change the content itself is compared too.
+    seconds after a change the content itself is compared too, on every
+    use.
     """
 
     kind = 'file'
@@ -227,14 +235,30 @@ class FileKeys(_KeySource):
     #: by content as well as by its signature.
     RACY = 2
 
+    #: Seconds between two looks at an unchanged file.
+    CHECK_INTERVAL = 1
+
     def __init__(self, path, clock=time.time, report=None, limit=None):
         _KeySource.__init__(self, path, clock, report)
         self.limit = MAX_KEYS_SIZE if limit is None else limit
         self._signature = None
         self._data = None
         self._racy = False
+        self._looked_at = None
 
     def state(self):
+        """The keys to verify with now: the file's, looked at again
+        once `CHECK_INTERVAL` seconds have passed (at once while it
+        changed in the last `RACY` seconds)."""
+        looked_at = self._looked_at
+        if looked_at is not None and not self._racy:
+            elapsed = self.clock() - looked_at
+            if 0 <= elapsed < self.CHECK_INTERVAL:
+                return self._state
+        return self._look()
+
+    def _look(self):
+        self._looked_at = self.clock()
         try:
             st = os.stat(self.source)
         except OSError as e:
@@ -272,7 +296,9 @@ class FileKeys(_KeySource):
         return self._state
 
     def refresh(self, seen):
-        return self.state()
+        """Look at the file now: a token names a key it did not hold."""
+        return self._look()
+
 
 def key_source(spec, refresh=300, fetch=fetch_url, clock=time.time,
                report=None):

@@ -475,6 +475,56 @@ def test_file_is_read_again_when_it_changes(tmp_path, clock, signer):
     assert 'reading' in verifier.status()['error']
 
 
+def _settled(path):
+    """`path` as a deployed key file is: last changed an hour ago."""
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))
+    return path
+
+
+def test_settled_file_is_looked_at_once_a_second(tmp_path, clock, signer,
+                                                 monkeypatch):
+    path = _settled(write_jwks(tmp_path / 'k.json', signer))
+    verifier = a.build(path, ISS, [AUD], clock=clock)
+    looks = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, 'stat', lambda p, *args, **kw: (
+        looks.append(p), real_stat(p, *args, **kw))[1])
+    token = token_for(signer, clock)
+    for _ in range(5):
+        assert verifier.verify(token).accepted
+    assert looks == [path]
+    clock.advance(a.FileKeys.CHECK_INTERVAL)
+    assert verifier.verify(token).accepted
+    assert looks == [path, path]
+    # A clock set back looks again rather than wait.
+    clock.advance(-60)
+    assert verifier.verify(token_for(signer, clock)).accepted
+    assert len(looks) == 3
+
+
+def test_removed_key_stops_verifying_within_the_interval(tmp_path, clock,
+                                                         signer):
+    path = _settled(write_jwks(tmp_path / 'k.json', signer))
+    verifier = a.build(path, ISS, [AUD], clock=clock)
+    token = token_for(signer, clock)
+    assert verifier.verify(token).accepted
+    new = Signer('ec')
+    _settled(write_jwks(path, new))
+    # A token naming a key the file did not hold looks at once: the
+    # new key counts at once, and the removed one with it is gone.
+    assert verifier.verify(token_for(new, clock)).accepted
+    refused(verifier, token, a.UNKNOWN_KEY)
+    # Without such a token, the removal counts at the next look.
+    _settled(write_jwks(path, signer))
+    assert verifier.verify(token).accepted
+    _settled(write_jwks(path, new))
+    clock.advance(a.FileKeys.CHECK_INTERVAL - 0.01)
+    assert verifier.verify(token).accepted
+    clock.advance(0.01)
+    refused(verifier, token, a.UNKNOWN_KEY)
+
+
 def test_missing_file_then_created(tmp_path, clock, signer):
     path = str(tmp_path / 'later.json')
     verifier = a.build(path, ISS, [AUD], clock=clock)
