@@ -280,7 +280,7 @@ class HookTimer(object):
 
     def __enter__(self):
         from trac.core import ComponentMeta
-        from trac.perm import PermissionSystem
+        from trac.perm import DefaultPermissionStore, PermissionSystem
         from trac.web.api import Request
         from trac.web.auth import LoginModule
         from trac.web.main import RequestDispatcher
@@ -292,6 +292,9 @@ class HookTimer(object):
         self._patch(RequestDispatcher, '_get_session', 'trac')
         self._patch(RequestDispatcher, 'authenticate', 'trac')
         self._patch(PermissionSystem, 'get_all_permissions', 'trac')
+        # The plugin asks the store itself (found once per change of the
+        # options): the same cache Trac's permission checks read.
+        self._patch(DefaultPermissionStore, 'get_all_permissions', 'trac')
         self._patch(Request, '_parse_cookies', 'trac')
         self._patch(LoginModule, 'authenticate', 'trac')
         self._overhead = self._calibrate()

@@ -104,6 +104,7 @@ class RemoteUserSettings(Component):
         self._current = (None, None)
         self._verifier_cache = (None, None)
         self._groups_cache = (None, None, names.Names())
+        self._store = (None, None)
         self._secret_file = SecretFile()
 
     # Public API
@@ -198,7 +199,7 @@ class RemoteUserSettings(Component):
     def _group_names(self, current):
         """`group_names` under the `Current` options `current` (a new
         object when `sync_groups` changes)."""
-        perms = PermissionSystem(self.env).get_all_permissions()
+        perms = self._permission_store().get_all_permissions() or []
         key, options, groups = self._groups_cache
         if key is not perms or options is not current:
             groups = names.Names(
@@ -207,6 +208,17 @@ class RemoteUserSettings(Component):
                     self.config.getlist('remoteuser', 'sync_groups')))
             self._groups_cache = (perms, current, groups)
         return groups
+
+    def _permission_store(self):
+        """Trac's permission store (`[trac] permission_store`), looked
+        up again only when an option may have changed: finding it runs
+        through every component that could be one."""
+        read = self._current[0]
+        store, found_with = self._store
+        if store is None or found_with is not read:
+            store = PermissionSystem(self.env).store
+            self._store = (store, read)
+        return store
 
     def door_key(self, name):
         """The `doors.key` of `name` (as another door or the database

@@ -178,3 +178,41 @@ def test_every_way_of_changing_a_remembered_value_is_counted():
         before = values.changes
         change()
         assert values.changes == before + 1
+
+
+def test_group_names_follow_the_permission_store_option(make_env):
+    """The permission store is looked up again when `[trac]
+    permission_store` names another: its groups become names no user
+    may have at the next request."""
+    from trac.core import Component, implements
+    from trac.perm import IPermissionStore
+
+    class StaffStore(Component):
+        implements(IPermissionStore)
+
+        def get_user_permissions(self, username):
+            return []
+
+        def get_users_with_permissions(self, permissions):
+            return []
+
+        def get_all_permissions(self):
+            return [('alice', 'staffgroup')]
+
+        def grant_permission(self, username, action):
+            pass
+
+        def revoke_permission(self, username, action):
+            pass
+    try:
+        env = make_env(('components', __name__ + '.*', 'enabled'))
+        settings = RemoteUserSettings(env.env())
+        assert 'staffgroup' not in settings.group_names()
+        env.env().config.set('trac', 'permission_store', 'StaffStore')
+        assert 'staffgroup' in settings.group_names()
+        env.env().config.set('trac', 'permission_store',
+                             'DefaultPermissionStore')
+        assert 'staffgroup' not in settings.group_names()
+    finally:
+        from trac.core import ComponentMeta
+        ComponentMeta.deregister(StaffStore)

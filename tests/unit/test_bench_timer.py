@@ -108,3 +108,28 @@ def test_the_timers_are_removed_on_exit(clock):
     assert Filter.__dict__['pre_process_request'] is not original
     timer.__exit__()
     assert Filter.__dict__['pre_process_request'] is original
+
+
+def test_trac_permission_cache_counts_as_trac_work_however_reached(clock):
+    """The plugin reads Trac's permissions through the permission store
+    itself (settings._permission_store) as well as through
+    PermissionSystem: both are Trac's cache, which Trac's permission
+    checks read later in the request anyway."""
+    from trac.perm import DefaultPermissionStore
+
+    class Store(object):
+        @property
+        def _all_permissions(self):
+            clock.work(1000)
+            return []
+
+    class Filter(object):
+        def pre_process_request(self):
+            clock.work(3)
+            DefaultPermissionStore.get_all_permissions(Store())
+
+    with run.HookTimer() as timer:
+        timer._patch(Filter, 'pre_process_request', 'hooks')
+        timer.reset()
+        Filter().pre_process_request()
+    assert timer.spent == {'hooks': 3, 'trac': 1000}
