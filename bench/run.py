@@ -37,6 +37,7 @@ Nothing here asserts a time; it prints what it measured.
 """
 
 import argparse
+import collections
 import http.client
 import io
 import os
@@ -265,8 +266,12 @@ class HookTimer(object):
 
     def __init__(self):
         self.spent = {'hooks': 0, 'trac': 0}
+        #: The hooks' share of `spent`, by hook ('Class.method'), the
+        #: timers' own cost included.
+        self.by_hook = collections.Counter()
         self.calls = 0
         self._stack = []
+        self._labels = []
         self._mark = 0
         self._saved = []
         self._overhead = 0
@@ -276,6 +281,7 @@ class HookTimer(object):
 
     def reset(self):
         self.spent.update(hooks=0, trac=0)
+        self.by_hook.clear()
         self.calls = 0
 
     def __enter__(self):
@@ -329,8 +335,16 @@ class HookTimer(object):
         func = cls.__dict__[name]
         timer = self
         stack = self._stack
+        labels = self._labels
+        label = '%s.%s' % (cls.__name__, name)
         spent = self.spent
+        by_hook = self.by_hook
         clock = time.process_time_ns
+
+        def count(now):
+            spent[stack[-1]] += now - timer._mark
+            if stack[-1] == 'hooks':
+                by_hook[labels[-1]] += now - timer._mark
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -338,15 +352,18 @@ class HookTimer(object):
                 return func(*args, **kwargs)
             now = clock()
             if stack:
-                spent[stack[-1]] += now - timer._mark
+                count(now)
             stack.append(bucket)
+            labels.append(label)
             timer.calls += 1
             timer._mark = now
             try:
                 return func(*args, **kwargs)
             finally:
                 now = clock()
-                spent[stack.pop()] += now - timer._mark
+                count(now)
+                stack.pop()
+                labels.pop()
                 timer._mark = now
         self._saved.append((cls, name, func))
         setattr(cls, name, wrapper)
@@ -354,7 +371,8 @@ class HookTimer(object):
 
 def own_code(requests, modes=tuple(PLUGIN_CASES), rounds=10):
     """The CPU time the plugin's own hooks spend per request in each of
-    `modes`, in microseconds and as a share of the request. Free of the
+    `modes`, in microseconds and as a share of the request, and each
+    hook's microseconds (the timers' own cost included). Free of the
     run-to-run noise of whole requests.
 
     The modes take turns, `rounds` times, each `requests / rounds`
@@ -366,6 +384,7 @@ def own_code(requests, modes=tuple(PLUGIN_CASES), rounds=10):
         cases = make_cases(tmp, modes)
         own = dict.fromkeys(modes, 0)
         total = dict.fromkeys(modes, 0)
+        by_hook = {mode: collections.Counter() for mode in modes}
         turn = max(requests // rounds, 1)
         with HookTimer() as timer:
             for mode in modes:
@@ -379,11 +398,27 @@ def own_code(requests, modes=tuple(PLUGIN_CASES), rounds=10):
                         one_request(cases[mode])
                     total[mode] += time.process_time_ns() - start
                     own[mode] += timer.own()
+                    by_hook[mode].update(timer.by_hook)
         done = turn * rounds
-        return {mode: (own[mode] / done / 1000, own[mode] / total[mode])
+        return {mode: (own[mode] / done / 1000, own[mode] / total[mode],
+                       {hook: spent / done / 1000
+                        for hook, spent in by_hook[mode].items()})
                 for mode in modes}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_per_hook(own):
+    """Each hook's microseconds per request (rows) in each mode."""
+    modes = list(own)
+    hooks = sorted(set().union(*(own[m][2] for m in modes)),
+                   key=lambda hook: -max(own[m][2].get(hook, 0)
+                                         for m in modes))
+    print("Each hook, us per request (the timers' own cost included):")
+    print('  %-44s %s' % ('', ' '.join('%13s' % m for m in modes)))
+    for hook in hooks:
+        print('  %-44s %s' % (hook, ' '.join(
+            '%13.1f' % own[m][2].get(hook, 0) for m in modes)))
 
 
 def decision_cost(calls):
@@ -612,6 +647,9 @@ def main():
     parser.add_argument('--quick', action='store_true',
                         help='a short run, to check that everything works')
     parser.add_argument('--no-servers', action='store_true')
+    parser.add_argument('--per-hook', action='store_true',
+                        help="also each hook's microseconds per request "
+                        "and mode")
     args = parser.parse_args()
     rounds, batch = (3, 3) if args.quick else (41, 10)
     import trac
@@ -634,8 +672,11 @@ def main():
     print()
     requests = 20 if args.quick else 300
     print("The plugin's own hooks, CPU per request (target <= 0.25 %):")
-    for mode, (micros, share) in own_code(requests).items():
+    own = own_code(requests)
+    for mode, (micros, share, _) in own.items():
         print('  %-14s %6.1f us  %.3f %%' % (mode, micros, share * 100))
+    if args.per_hook:
+        print_per_hook(own)
     costs = decision_cost(2000 if args.quick else 50000)
     print('Decision alone: header %.2f us, assertion %.2f us per call '
           '(token verified before); verifying a new ES256 token: %.1f us'

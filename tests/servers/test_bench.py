@@ -11,8 +11,8 @@ from conftest import ROOT
 def test_bench_quick_run_prints_the_ratios():
     out = subprocess.run([sys.executable,
                           os.path.join(ROOT, 'bench', 'run.py'),
-                          '--quick', '--no-servers'], capture_output=True,
-                         text=True, timeout=600)
+                          '--quick', '--no-servers', '--per-hook'],
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     for case, base in (('header', 'remote_user'),
                        ('remote_user+', 'remote_user'),
@@ -24,6 +24,11 @@ def test_bench_quick_run_prints_the_ratios():
             re.escape(case), base), out.stdout, re.M), case
         assert re.search(r'^  %s\s+\d+\.\d+ us\s+\d+\.\d+ %%$'
                          % re.escape(case), out.stdout, re.M), case
+    # --per-hook: a row per hook, a number per mode (six).
+    for hook in ('RemoteUserAuthenticator.authenticate',
+                 'PublicURLFilter.pre_process_request'):
+        assert re.search(r'^  %s\s+(\d+\.\d+\s+){5}\d+\.\d+$'
+                         % re.escape(hook), out.stdout, re.M), hook
     assert re.search(r'Decision alone: header \d+\.\d+ us, assertion '
                      r'\d+\.\d+ us per call .* new ES256 token: \d+\.\d+ us',
                      out.stdout)

@@ -133,3 +133,17 @@ def test_trac_permission_cache_counts_as_trac_work_however_reached(clock):
         timer.reset()
         Filter().pre_process_request()
     assert timer.spent == {'hooks': 3, 'trac': 1000}
+
+
+def test_each_hook_gets_its_own_moments(clock):
+    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
+    timer = timed(lambda: Filter().pre_process_request(),
+                  (Filter, 'pre_process_request', 'hooks'),
+                  (Dispatcher, 'authenticate', 'trac'),
+                  (Plugin, 'authenticate', 'hooks'),
+                  (TracLogin, 'authenticate', 'trac'))
+    assert timer.by_hook == {'Filter.pre_process_request': 5 + 1,
+                             'Plugin.authenticate': 30 + 7}
+    assert sum(timer.by_hook.values()) == timer.spent['hooks']
+    timer.reset()
+    assert not timer.by_hook
