@@ -54,6 +54,23 @@ def run_load(env, site, tmp):
     return results
 
 
+def _read(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.read()
+    except OSError as e:
+        return str(e)
+
+
+def _errors(text, lines=60):
+    """The lines of a log from its first error or traceback on."""
+    text = text.splitlines()
+    for n, line in enumerate(text):
+        if 'Traceback' in line or 'ERROR' in line or ' 500 ' in line:
+            return '\n'.join(text[n:n + lines])
+    return '(no error line)'
+
+
 @pytest.mark.parametrize('database', ['sqlite', 'postgres'])
 def test_first_visits_at_once(database, tmp_path, plugin_site, request):
     options = [('remoteuser', 'name_header', 'X-Remote-Name'),
@@ -68,8 +85,13 @@ def test_first_visits_at_once(database, tmp_path, plugin_site, request):
     env.admin('permission add developers WIKI_ADMIN')
     results = run_load(env, plugin_site, str(tmp_path))
 
-    statuses = [r.status for i, r in results]
-    assert statuses.count(200) == len(results), sorted(set(statuses))
+    failed = [(i, r) for i, r in results if r.status != 200]
+    # A failure says what went wrong: the first failed answer, and the
+    # lines of Trac's log and of gunicorn's that say why.
+    assert not failed, '%d of %d failed; first: %s %r\n%s\n%s' % (
+        len(failed), len(results), failed[0][1].status,
+        failed[0][1].body[:1500], _errors(env.log()),
+        _errors(_read(os.path.join(str(tmp_path), 'gunicorn.out'))))
     for i, r in results:
         # The display name shows once Trac's cache of known users has it.
         assert logged_in_as(r) in ('Üser %02d' % i, 'user%02d' % i)
