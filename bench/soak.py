@@ -820,8 +820,11 @@ def memory_growth(before, after, lines=15):
     for stat in new.compare_to(old, 'traceback')[:lines]:
         out.append('%+8.1f kB %+7d blocks' % (stat.size_diff / 1024,
                                               stat.count_diff))
-        for frame in stat.traceback.format(most_recent_first=True)[::2][:6]:
-            out.append('      ' + frame.strip())
+        # Named from the frames themselves: format() adds a source line
+        # after each frame only where it can read one.
+        for frame in list(stat.traceback)[::-1][:6]:
+            out.append('      File "%s", line %d' % (frame.filename,
+                                                     frame.lineno))
     return out
 
 

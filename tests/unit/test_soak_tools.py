@@ -1,6 +1,7 @@
 """The soak's own tools (bench/soak.py): the mix an administrator
 changes on the command line, and the report of where memory grew."""
 
+import itertools
 import os
 import sys
 import tracemalloc
@@ -54,3 +55,27 @@ def test_memory_growth_names_where_held_memory_was_allocated(tmp_path):
     # Most recent call first: the comprehension inside _grow, then _grow.
     frames = [line for line in lines[1:] if line.startswith('      File')]
     assert __file__ in frames[0] and __file__ in frames[1]
+
+
+def test_memory_growth_names_frames_whose_source_cannot_be_read(tmp_path):
+    """A frame without a source line (code made from a string, as
+    namedtuple's) is named like any other, never replaced by the next
+    frame's source line."""
+    namespace = {'held': held}
+    exec(compile("def grow():\n    held.extend(['y' * 100 + str(i) "
+                 "for i in range(5000)])\n", '<string>', 'exec'), namespace)
+    tracemalloc.start(8)
+    try:
+        tracemalloc.take_snapshot().dump(str(tmp_path / 'before'))
+        namespace['grow']()
+        tracemalloc.take_snapshot().dump(str(tmp_path / 'after'))
+    finally:
+        tracemalloc.stop()
+        del held[:]
+    lines = soak.memory_growth(str(tmp_path / 'before'),
+                               str(tmp_path / 'after'))
+    frames = list(itertools.takewhile(
+        lambda line: line.startswith('      '), lines[1:]))
+    assert all(line.startswith('      File ') for line in frames), frames
+    assert frames[0] == '      File "<string>", line 2'
+    assert __file__ in frames[2]
