@@ -75,13 +75,19 @@ def timed(call, *patches):
     return timer
 
 
-def test_each_moment_counts_for_the_innermost_timed_call(clock):
+def timed_filter(clock):
+    """The timer of one call of the filter of `make_calls`, with every
+    call of it timed."""
     Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
-    timer = timed(lambda: Filter().pre_process_request(),
-                  (Filter, 'pre_process_request', 'hooks'),
-                  (Dispatcher, 'authenticate', 'trac'),
-                  (Plugin, 'authenticate', 'hooks'),
-                  (TracLogin, 'authenticate', 'trac'))
+    return timed(lambda: Filter().pre_process_request(),
+                 (Filter, 'pre_process_request', 'hooks'),
+                 (Dispatcher, 'authenticate', 'trac'),
+                 (Plugin, 'authenticate', 'hooks'),
+                 (TracLogin, 'authenticate', 'trac'))
+
+
+def test_each_moment_counts_for_the_innermost_timed_call(clock):
+    timer = timed_filter(clock)
     assert timer.spent == {'hooks': 5 + 1 + 30 + 7, 'trac': 200 + 100 + 1000}
     assert timer.calls == 4
     assert timer.own() == 43
@@ -136,12 +142,7 @@ def test_trac_permission_cache_counts_as_trac_work_however_reached(clock):
 
 
 def test_each_hook_gets_its_own_moments(clock):
-    Filter, Dispatcher, Plugin, TracLogin = make_calls(clock)
-    timer = timed(lambda: Filter().pre_process_request(),
-                  (Filter, 'pre_process_request', 'hooks'),
-                  (Dispatcher, 'authenticate', 'trac'),
-                  (Plugin, 'authenticate', 'hooks'),
-                  (TracLogin, 'authenticate', 'trac'))
+    timer = timed_filter(clock)
     assert timer.by_hook == {'Filter.pre_process_request': 5 + 1,
                              'Plugin.authenticate': 30 + 7}
     assert sum(timer.by_hook.values()) == timer.spent['hooks']
