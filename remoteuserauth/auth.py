@@ -156,9 +156,8 @@ class RemoteUserAuthenticator(Component):
             ownership = self._ownership
             if decision.name and ownership is not None and \
                     ownership.recording():
-                decision = ownership.enforce(
-                    decision, self._settings.door_key,
-                    trust.describe_peer(decision.peer))
+                decision = ownership.enforce(decision,
+                                             self._settings.door_key)
             environ[DECISION_KEY] = decision
             if decision.name:
                 environ['REMOTE_USER'] = decision.name

@@ -17,6 +17,9 @@ from remoteuserauth.core import trust
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.settings import RemoteUserSettings
 
+#: Set in the environment of a request once `ClientAddress.apply` ran.
+_APPLIED_KEY = 'remoteuserauth.client_address_applied'
+
 
 class ClientAddress(Component):
     """Replaces the proxy's address by the client's, from the
@@ -30,6 +33,9 @@ class ClientAddress(Component):
     def apply(self, environ):
         """Replace ``REMOTE_ADDR`` in `environ` by the client address,
         once per request, when `trust_forwarded_for` is enabled."""
+        if _APPLIED_KEY in environ:
+            return
+        environ[_APPLIED_KEY] = True
         if trust.PEER_KEY in environ:
             return
         current = self._settings.current(environ)

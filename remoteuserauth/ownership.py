@@ -22,7 +22,7 @@ from trac.web.api import IAuthenticator
 from trac.web.auth import LoginModule
 
 from remoteuserauth import schema
-from remoteuserauth.core import doors
+from remoteuserauth.core import doors, trust
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.writelock import WRITE_LOCK
 
@@ -111,7 +111,7 @@ class NameOwnership(Component):
                       for account in self.local_accounts()
                       if local_key(account) in owned.keys)
 
-    def enforce(self, decision, local_key, peer):
+    def enforce(self, decision, local_key):
         """`decision` (the front end named a user), or a veto when the
         name is also a local password account not yet adopted; a name
         handed over for the first time is recorded as the front end's.
@@ -125,6 +125,7 @@ class NameOwnership(Component):
         if record:
             self.record(decision.name)
             return decision
+        peer = trust.describe_peer(decision.peer)
         EventLog(self.env).write('warning', 'refused-' + refusal.rule, peer,
                                  "refused the front end's %s: %s",
                                  decision.name, refusal.reason)

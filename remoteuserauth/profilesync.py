@@ -40,9 +40,15 @@ class ProfileSynchronizer(Component):
     @staticmethod
     def changes(session, profile):
         """The session values `profile` changes."""
-        return {key: value for key, value in (('name', profile.name),
-                                              ('email', profile.email))
-                if value is not None and session.get(key) != value}
+        changes = {}
+        name, email = profile.name, profile.email
+        # Spelled out: most requests carry no profile value, and this
+        # runs on every request of a named user.
+        if name is not None and session.get('name') != name:
+            changes['name'] = name
+        if email is not None and session.get('email') != email:
+            changes['email'] = email
+        return changes
 
     def store(self, req, changes, removed=()):
         """Store `changes` (a dict) in the session of `req`'s user and
