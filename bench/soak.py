@@ -300,6 +300,42 @@ def database_state(database):
         cnx.close()
 
 
+def table_statistics(cnx):
+    """PostgreSQL's statistics of the tables of a connection's
+    database: {table: (live rows, dead row versions, vacuums so far,
+    automatic or not)}. They lag the writes by a second or so."""
+    cursor = cnx.cursor()
+    cursor.execute("SELECT relname, n_live_tup, n_dead_tup, "
+                   "vacuum_count + autovacuum_count FROM pg_stat_user_tables")
+    return {row[0]: tuple(row[1:]) for row in cursor.fetchall()}
+
+
+def dead_rows_per_tenth(samples, total):
+    """From `samples` [(requests sent, {project: {table: (live, dead,
+    vacuums)}})], taken as a run of `total` requests went: for each
+    (project, table) that had a dead row version, the most seen in each
+    tenth of the run, the vacuums during the run, and its live rows at
+    the end; sorted by the most dead row versions seen."""
+    tenth = max(total // 10, 1)
+    dead = {}
+    vacuums = {}
+    live = {}
+    for sent, projects in samples:
+        part = min(sent // tenth, 9)
+        for project, tables in projects.items():
+            for table, (rows, dead_now, vacuumed) in tables.items():
+                key = (project, table)
+                highest = dead.setdefault(key, [None] * 10)
+                highest[part] = max(highest[part] or 0, dead_now)
+                first = vacuums.setdefault(key, [vacuumed, vacuumed])
+                first[1] = vacuumed
+                live[key] = rows
+    found = [(key, highest, vacuums[key][1] - vacuums[key][0], live[key])
+             for key, highest in dead.items() if any(highest)]
+    return sorted(found, key=lambda item: (-max(n or 0 for n in item[1]),
+                                           item[0]))
+
+
 # --- the servers ------------------------------------------------------
 
 class Servers(object):
@@ -675,11 +711,13 @@ def _unsigned(user, alg):
                          part('x' * 32))
 
 
-def run_load(site, servers, kinds, threads, deadline, seed, memory=None):
+def run_load(site, servers, kinds, threads, deadline, seed, memory=None,
+             probe=None):
     """Send the requests `kinds` (a list), `threads` at a time; returns
     [(index, kind, seconds, status, ok)] in order of index and whether
     the deadline stopped it. Every five seconds, appends (requests sent,
-    the worker's resident kB) to the list `memory`, when given."""
+    the worker's resident kB) to the list `memory`, when given, and
+    calls `probe(requests sent)`, when given."""
     results = [None] * len(kinds)
     cursor = [0]
     lock = threading.Lock()
@@ -721,6 +759,8 @@ def run_load(site, servers, kinds, threads, deadline, seed, memory=None):
             # The worker's resident memory as the run goes: (requests
             # sent, kB), read from /proc, the worker untouched.
             memory.append((cursor[0], servers.rss_kb()))
+        if probe is not None:
+            probe(cursor[0])
         workers[0].join(5)
     for w in workers:
         w.join()
@@ -861,8 +901,30 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True,
         started = time.time()
         cpu = servers.cpu_seconds()
         memory = []
-        results, stopped = run_load(site, servers, kinds, threads,
-                                    started + minutes * 60, seed + 3, memory)
+        table_samples = []
+        probe = None
+        if db == 'postgres':
+            # Dead row versions as the run goes: PostgreSQL keeps them
+            # until a vacuum, and a table read on every request (Trac's
+            # cache table) gets slower the more it holds.
+            stats_cnx = {name: connect(d) for name, d in databases.items()}
+
+            def probe(sent):
+                table_samples.append((sent, {
+                    name: table_statistics(cnx)
+                    for name, cnx in stats_cnx.items()}))
+            probe(0)
+        try:
+            results, stopped = run_load(site, servers, kinds, threads,
+                                        started + minutes * 60, seed + 3,
+                                        memory, probe)
+            if probe is not None:
+                time.sleep(1.5)
+                probe(len(kinds))
+        finally:
+            if probe is not None:
+                for cnx in stats_cnx.values():
+                    cnx.close()
         seconds = time.time() - started
         cpu = servers.cpu_seconds() - cpu
         after = servers.snapshot()
@@ -882,7 +944,9 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True,
             new_users=site.new_users - counts_before[0],
             profile_changes=site.profile_changes - counts_before[1],
             tokens=len(tokens), requested=requests, wrong=site.wrong,
-            freeze=freeze, memory=memory, growth=growth)
+            freeze=freeze, memory=memory, growth=growth,
+            dead_rows=dead_rows_per_tenth(table_samples, requests)
+            if table_samples else None)
     finally:
         if servers is not None:
             servers.stop()
@@ -962,6 +1026,15 @@ def report(r):
                 print('  %-5s %-20s +%d/~%d/-%d   rows %d -> %d' % (
                     project, table, delta['INSERT'], delta['UPDATE'],
                     delta['DELETE'], rows0, rows))
+    if r.get('dead_rows') is not None:
+        print('PostgreSQL dead row versions, the most seen in each tenth '
+              '(n_dead_tup); vacuums during the run; live rows at the end:')
+        for (project, table), highest, vacuums, live in r['dead_rows']:
+            print('  %-5s %-20s %s   vacuums %d   live %d' % (
+                project, table, ' '.join('%6s' % ('-' if n is None else n)
+                                         for n in highest), vacuums, live))
+        if not r['dead_rows']:
+            print('  none')
     tenth = max(len(results) // 10, 1)
     print('Latency per tenth of the run, ms (p50 / p90 / p99 / max):')
     for i in range(10):

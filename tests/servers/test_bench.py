@@ -81,3 +81,21 @@ def test_soak_short_run():
                   'GroupSynchronizer users in step',
                   'assertion Verifier verdicts'):
         assert cache in out.stdout, cache
+
+
+def test_soak_short_run_on_postgresql():
+    """The soak on PostgreSQL (its own server on loopback): every answer
+    right, and the dead row versions of the tables read as the run
+    went, a row per table that held any, or a line saying none did."""
+    out = subprocess.run([sys.executable,
+                          os.path.join(ROOT, 'bench', 'soak.py'),
+                          '--requests', '300', '--db', 'postgres'],
+                         capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'snapshot error' not in out.stdout, out.stdout
+    assert re.search(r'5xx or failed: 0; wrong answers: 0', out.stdout), \
+        out.stdout[-3000:]
+    report = out.stdout.split('PostgreSQL dead row versions')[1]
+    report = report.split('Latency per tenth')[0]
+    assert re.search(r'\n  (site|sso) +\w+ +(( +-| +\d+){10}) +vacuums \d+ '
+                     r'+live \d+\n|\n  none\n', report), report
