@@ -102,6 +102,9 @@ def digest(token):
     return _sha256(token.encode('utf-8', 'surrogatepass')).hexdigest()
 
 
+_BEARER = 'Bearer ' + PREFIX
+
+
 def presented(header):
     """The token an ``Authorization`` header value presents: ``Bearer
     TOKEN``, or Basic credentials whose password starts with
@@ -111,6 +114,9 @@ def presented(header):
     which `is_well_formed` tells."""
     if not header or len(header) > MAX_HEADER:
         return None
+    if header.startswith(_BEARER):
+        # What clients send; the same as the general case below.
+        return Presented(header[len('Bearer '):].strip(), None)
     scheme, _, value = header.strip().partition(' ')
     value = value.strip()
     if scheme.lower() == 'bearer':

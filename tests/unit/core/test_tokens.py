@@ -54,7 +54,24 @@ PRESENTATIONS = [
     (lambda t: '', False, None),
     (lambda t: None, False, None),
     (lambda t: 'Bearer ' + t + 'x' * 2000, False, None),
+    (lambda t: 'Bearer %s \t' % t, True, None),
+    (lambda t: ' Bearer ' + t, True, None),
+    (lambda t: 'Bearer\t' + t, False, None),
+    (lambda t: 'Bearer %s extra' % t, False, None),
+    (lambda t: 'Bearer %s\x00' % t, False, None),
 ]
+
+
+@pytest.mark.parametrize('header', [
+    'Bearer tracpat_abc', 'Bearer tracpat_abc \t ', 'Bearer tracpat_a b',
+    'Bearer  tracpat_abc', 'bearer tracpat_abc', ' Bearer tracpat_abc',
+    'Bearer tracpat_\x00', 'Bearer tracpat_', 'BEARER tracpat_x'])
+def test_a_bearer_token_is_read_as_the_general_rule_reads_it(header):
+    """What clients send takes a short way; it reads what the general
+    rule (the scheme, a space, the value, both stripped) reads."""
+    scheme, _, value = header.strip().partition(' ')
+    assert scheme.lower() == 'bearer'
+    assert tokens.presented(header) == tokens.Presented(value.strip(), None)
 
 
 @pytest.mark.parametrize('header, presents, user', PRESENTATIONS)
