@@ -254,13 +254,15 @@ class HookTimer(object):
     the Trac work they do in Trac's place or only bring forward, which
     every request does anyway a little later: loading the session,
     Trac's permission cache and cookies, Trac's cookie login (which Trac
-    asks itself without the plugin), and Trac's own round of the
+    asks itself without the plugin), Trac's own round of the
     authenticators (`RequestDispatcher.authenticate`, which the first
     `req.authname` runs, in a filter of the plugin or elsewhere) but not
-    the plugin's authenticator inside it. Each moment is counted for the
-    innermost timed call running then, the plugin's or Trac's; less the
-    timers' own cost (calibrated on an empty function). `spent` is in
-    nanoseconds of CPU."""
+    the plugin's authenticator inside it, and the lazy attribute that
+    runs them (`Request.__getattr__`: the first to read `req.session` or
+    `req.authname` runs it, the plugin or Trac's page). Each moment is
+    counted for the innermost timed call running then, the plugin's or
+    Trac's; less the timers' own cost (calibrated on an empty
+    function). `spent` is in nanoseconds of CPU."""
 
     HOOKS = ('authenticate', 'pre_process_request', 'post_process_request')
 
@@ -302,6 +304,7 @@ class HookTimer(object):
         # options): the same cache Trac's permission checks read.
         self._patch(DefaultPermissionStore, 'get_all_permissions', 'trac')
         self._patch(Request, '_parse_cookies', 'trac')
+        self._patch(Request, '__getattr__', 'trac')
         self._patch(LoginModule, 'authenticate', 'trac')
         self._overhead = self._calibrate()
         return self

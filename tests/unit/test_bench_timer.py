@@ -148,3 +148,31 @@ def test_each_hook_gets_its_own_moments(clock):
     assert sum(timer.by_hook.values()) == timer.spent['hooks']
     timer.reset()
     assert not timer.by_hook
+
+
+def test_trac_lazy_attributes_count_as_trac_work(clock):
+    """The first to read `req.session` or `req.authname` runs Trac's
+    lazy attribute, whose callback Trac's page would run a little later
+    anyway: the filter that reads it first is not charged for it."""
+    from trac.web.api import Request
+
+    def session(req):
+        clock.work(1000)
+        return {}
+
+    class Filter(object):
+        def pre_process_request(self, req):
+            clock.work(3)
+            req.session
+            req.session
+            clock.work(2)
+
+    req = Request({'wsgi.url_scheme': 'http', 'SERVER_NAME': 'localhost',
+                   'SERVER_PORT': '80', 'REQUEST_METHOD': 'GET'},
+                  lambda status, headers, exc_info=None: None)
+    req.callbacks['session'] = session
+    with run.HookTimer() as timer:
+        timer._patch(Filter, 'pre_process_request', 'hooks')
+        timer.reset()
+        Filter().pre_process_request(req)
+    assert timer.spent == {'hooks': 5, 'trac': 1000}
