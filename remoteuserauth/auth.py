@@ -202,7 +202,7 @@ class RemoteUserAuthenticator(Component):
         is read here."""
         tokens = self._tokens
         if tokens is None or not token_core.on_token_path(
-                req.path_info, tokens.paths(current)) or \
+                _page_path(req), tokens.paths(current)) or \
                 not tokens.stored():
             return None
         presented = token_core.presented(
@@ -305,6 +305,16 @@ def _check_log_interval(component):
         component.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
                             "%s; %d seconds are used", e,
                             eventlog.DEFAULT_INTERVAL)
+
+
+def _page_path(req):
+    """`req.path_info`, read without Trac's decoding when the path is
+    ASCII, as nearly every path is: decoding it gives the same text
+    (WSGI hands the path over as ISO-8859-1 text of its bytes)."""
+    path = req.environ.get('PATH_INFO', '')
+    if isinstance(path, str) and path.isascii():
+        return path
+    return req.path_info
 
 
 def _form_login_name(req):

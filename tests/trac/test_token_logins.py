@@ -452,3 +452,27 @@ def test_owner_verdicts_are_bounded(site, monkeypatch):
     for number in range(25):
         personal._owner_verdict('user%d' % number, None)
         assert len(personal._verdicts) <= 10
+
+
+@pytest.mark.parametrize('path, reads', [
+    # As a WSGI server hands a path over: ISO-8859-1 text of its bytes.
+    ('/api/k\u00e4se'.encode('utf-8').decode('iso-8859-1'), True),
+    ('/api/k\u00e4se/'.encode('utf-8').decode('iso-8859-1'), True),
+    ('/api/k\u00e4se', False),     # not what a server sends for it
+    ('/api/kase', False),
+    ('/api/k\u00c3', False)])
+def test_a_token_path_beyond_ascii_is_matched_as_trac_decodes_it(
+        make_env, path, reads):
+    """The page's path is compared without Trac's decoding when it is
+    ASCII; beyond ASCII, as Trac decodes it (UTF-8)."""
+    env = make_env(*TOKENS + [('remoteuser', 'token_paths',
+                               '/login/rpc, /api/k\u00e4se')])
+    r = call(env, bearer(make_token(env)), path)
+    # No page answers there (404, or Trac's redirect without the
+    # slash): the door that let the request in is in its environment.
+    door = r.environ.get('remoteuserauth.door')
+    if reads:
+        assert door == 'personal access token', r.body[:300]
+        assert r.status in (301, 404) and r.status != 401
+    else:
+        assert door is None and 'trac_auth' not in cookies(r)
