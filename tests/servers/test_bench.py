@@ -55,19 +55,26 @@ def test_bench_cluster_quick_run():
     assert 'failed requests: 0' in out.stdout
 
 
-def test_soak_short_run():
-    """`make soak` runs end to end on a few hundred requests: every
-    answer right, no 5xx, and every cache read inside the worker (a
-    cache the report can no longer read is an error line, which failed
-    nothing before this test)."""
+def short_soak(db):
+    """A soak of 300 requests on `db`, which ran to its end with every
+    answer right, no 5xx and every cache read."""
     out = subprocess.run([sys.executable,
                           os.path.join(ROOT, 'bench', 'soak.py'),
-                          '--requests', '300', '--db', 'sqlite'],
+                          '--requests', '300', '--db', db],
                          capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     assert 'snapshot error' not in out.stdout, out.stdout
     assert re.search(r'5xx or failed: 0; wrong answers: 0', out.stdout), \
         out.stdout[-3000:]
+    return out
+
+
+def test_soak_short_run():
+    """`make soak` runs end to end on a few hundred requests: every
+    answer right, no 5xx, and every cache read inside the worker (a
+    cache the report can no longer read is an error line, which failed
+    nothing before this test)."""
+    out = short_soak('sqlite')
     # The warmed worker is frozen, and what SQLite and Python hold is
     # reported beside the resident memory, per tenth too.
     assert 'objects frozen after the warm-up' in out.stdout, out.stdout
@@ -87,14 +94,7 @@ def test_soak_short_run_on_postgresql():
     """The soak on PostgreSQL (its own server on loopback): every answer
     right, and the dead row versions of the tables read as the run
     went, a row per table that held any, or a line saying none did."""
-    out = subprocess.run([sys.executable,
-                          os.path.join(ROOT, 'bench', 'soak.py'),
-                          '--requests', '300', '--db', 'postgres'],
-                         capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert 'snapshot error' not in out.stdout, out.stdout
-    assert re.search(r'5xx or failed: 0; wrong answers: 0', out.stdout), \
-        out.stdout[-3000:]
+    out = short_soak('postgres')
     report = out.stdout.split('PostgreSQL dead row versions')[1]
     report = report.split('Latency per tenth')[0]
     assert re.search(r'\n  (site|sso) +\w+ +(( +-| +\d+){10}) +vacuums \d+ '
