@@ -327,8 +327,7 @@ def dead_rows_per_tenth(samples, total):
                 key = (project, table)
                 highest = dead.setdefault(key, [None] * 10)
                 highest[part] = max(highest[part] or 0, dead_now)
-                first = vacuums.setdefault(key, [vacuumed, vacuumed])
-                first[1] = vacuumed
+                vacuums.setdefault(key, [vacuumed, vacuumed])[1] = vacuumed
                 live[key] = rows
     found = [(key, highest, vacuums[key][1] - vacuums[key][0], live[key])
              for key, highest in dead.items() if any(highest)]
@@ -902,6 +901,7 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True,
         cpu = servers.cpu_seconds()
         memory = []
         table_samples = []
+        stats_cnx = {}
         probe = None
         if db == 'postgres':
             # Dead row versions as the run goes: PostgreSQL keeps them
@@ -922,9 +922,8 @@ def soak(db, requests, threads, minutes, seed, site_dir, pg, freeze=True,
                 time.sleep(1.5)
                 probe(len(kinds))
         finally:
-            if probe is not None:
-                for cnx in stats_cnx.values():
-                    cnx.close()
+            for cnx in stats_cnx.values():
+                cnx.close()
         seconds = time.time() - started
         cpu = servers.cpu_seconds() - cpu
         after = servers.snapshot()

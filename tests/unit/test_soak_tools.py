@@ -39,17 +39,22 @@ def _grow():
     held.extend(['x' * 100 + str(i) for i in range(5000)])
 
 
-def test_memory_growth_names_where_held_memory_was_allocated(tmp_path):
+def growth_of(grow, folder):
+    """`soak.memory_growth` of snapshots (in `folder`) taken before and
+    after `grow()`, which fills `held`; emptied again afterwards."""
     tracemalloc.start(8)
     try:
-        tracemalloc.take_snapshot().dump(str(tmp_path / 'before'))
-        _grow()
-        tracemalloc.take_snapshot().dump(str(tmp_path / 'after'))
+        tracemalloc.take_snapshot().dump(str(folder / 'before'))
+        grow()
+        tracemalloc.take_snapshot().dump(str(folder / 'after'))
     finally:
         tracemalloc.stop()
         del held[:]
-    lines = soak.memory_growth(str(tmp_path / 'before'),
-                               str(tmp_path / 'after'))
+    return soak.memory_growth(str(folder / 'before'), str(folder / 'after'))
+
+
+def test_memory_growth_names_where_held_memory_was_allocated(tmp_path):
+    lines = growth_of(_grow, tmp_path)
     first = lines[0].split()
     assert float(first[0]) > 500 and first[1] == 'kB'
     # Most recent call first: the comprehension inside _grow, then _grow.
@@ -64,16 +69,7 @@ def test_memory_growth_names_frames_whose_source_cannot_be_read(tmp_path):
     namespace = {'held': held}
     exec(compile("def grow():\n    held.extend(['y' * 100 + str(i) "
                  "for i in range(5000)])\n", '<string>', 'exec'), namespace)
-    tracemalloc.start(8)
-    try:
-        tracemalloc.take_snapshot().dump(str(tmp_path / 'before'))
-        namespace['grow']()
-        tracemalloc.take_snapshot().dump(str(tmp_path / 'after'))
-    finally:
-        tracemalloc.stop()
-        del held[:]
-    lines = soak.memory_growth(str(tmp_path / 'before'),
-                               str(tmp_path / 'after'))
+    lines = growth_of(namespace['grow'], tmp_path)
     frames = list(itertools.takewhile(
         lambda line: line.startswith('      '), lines[1:]))
     assert all(line.startswith('      File ') for line in frames), frames
