@@ -460,7 +460,13 @@ def test_owner_verdicts_are_bounded(site, monkeypatch):
     ('/api/k\u00e4se/'.encode('utf-8').decode('iso-8859-1'), True),
     ('/api/k\u00e4se', False),     # not what a server sends for it
     ('/api/kase', False),
-    ('/api/k\u00c3', False)])
+    ('/api/k\u00c3', False),
+    # Hostile: control characters after a token path, bytes that are
+    # no UTF-8 (Trac answers 404, never 500).
+    ('/login/rpc\r\n', False),
+    ('/login/rpc\x00', False),
+    ('/api/k\u00ff', False),
+    ('/login/rpc/\u00c3', False)])
 def test_a_token_path_beyond_ascii_is_matched_as_trac_decodes_it(
         make_env, path, reads):
     """The page's path is compared without Trac's decoding when it is
@@ -476,3 +482,4 @@ def test_a_token_path_beyond_ascii_is_matched_as_trac_decodes_it(
         assert r.status in (301, 404) and r.status != 401
     else:
         assert door is None and 'trac_auth' not in cookies(r)
+        assert r.status < 500, r.body[:300]
