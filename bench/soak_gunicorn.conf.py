@@ -72,6 +72,7 @@ def _caches():
     from remoteuserauth.decision import memo
     from remoteuserauth.bindings import AccountBindings
     from remoteuserauth.eventlog import EventLog
+    from remoteuserauth import ownership
     from remoteuserauth.ownership import NameOwnership
     from remoteuserauth.settings import RemoteUserSettings
     rows = []
@@ -98,7 +99,7 @@ def _caches():
                          '%d (_MAX_TOUCHED)' % tokens._MAX_TOUCHED))
             rows.append((project, 'PersonalTokens records (Trac cache)',
                          len(pats._records), 'rows of remoteuser_token'))
-            rows.append((project, 'PersonalTokens owner verdicts',
+            rows.append((project, "PersonalTokens owners' policy verdicts",
                          len(pats._verdicts),
                          '%d (_MAX_OWNERS)' % tokens._MAX_OWNERS))
         auth = get(RemoteUserAuthenticator)
@@ -122,6 +123,9 @@ def _caches():
             rows.append((project, 'NameOwnership owners (Trac cache)',
                          len(owners.owners().names),
                          'rows of remoteuser_owner'))
+            rows.append((project, 'NameOwnership names known owned',
+                         len(owners._known), '%d (MAX_KNOWN_OWNED)'
+                         % ownership.MAX_KNOWN_OWNED))
         bindings = get(AccountBindings)
         if bindings is not None:
             try:

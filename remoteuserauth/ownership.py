@@ -11,6 +11,10 @@ adopts it (`adopt`: ``trac-admin ENV remoteuser adopt NAME``).
 Without such a plugin, or another authenticator, there is no other door
 and nothing is enforced; the names are recorded all the same once the
 table exists, so that a door added later finds them.
+
+A name the front end owns stays its own: no door and no command removes
+one (`adopt` adds one). So a process that found a name among the owners
+once does not look again (`owns`).
 """
 
 import time
@@ -25,6 +29,10 @@ from remoteuserauth import schema
 from remoteuserauth.core import doors, trust
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.writelock import WRITE_LOCK
+
+#: How many names the front end owns a process remembers as its own
+#: without a look at the owners (`NameOwnership.owns`).
+MAX_KNOWN_OWNED = 4096
 
 
 class ILocalAccounts(Interface):
@@ -53,6 +61,7 @@ class NameOwnership(Component):
     def __init__(self):
         self._table = None
         self._enforced = None
+        self._known = set()
 
     # Public API
 
@@ -74,6 +83,7 @@ class NameOwnership(Component):
         """Look again whether the owners' table exists (after an
         upgrade in this process) and forget the owners read."""
         self._table = None
+        self._known = set()
         del self._owners
 
     def recording(self):
@@ -87,6 +97,21 @@ class NameOwnership(Component):
     def owners(self):
         """The `doors.Owners`."""
         return self._owners
+
+    def owns(self, name):
+        """Whether the front end owns `name`. A name found among the
+        owners is remembered (names are never removed), so that the
+        front end's users cost no look-up of the owners on their next
+        requests; at most `MAX_KNOWN_OWNED` are."""
+        known = self._known
+        if name in known:
+            return True
+        if name not in self.owners().names:
+            return False
+        if len(known) >= MAX_KNOWN_OWNED:
+            known.clear()
+        known.add(name)
+        return True
 
     def local_accounts(self):
         """The names of all local password accounts."""
@@ -119,7 +144,7 @@ class NameOwnership(Component):
         :param local_key: gives the `doors.key` of a local account's
                           name under the site's policy.
         """
-        if decision.name in self.owners().names:
+        if self.owns(decision.name):
             return decision
         refusal, record = self.front_door(decision.name, local_key)
         if record:

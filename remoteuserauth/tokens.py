@@ -61,7 +61,7 @@ class PersonalTokens(Component):
         req.authname
         refusal = req.environ.get(REFUSED_KEY)
         if refusal is not None:
-            self._send_unauthorized(req, refusal)
+            _send_unauthorized(req, refusal)
         return handler
 
     def post_process_request(self, req, template, data, metadata):
@@ -196,19 +196,16 @@ class PersonalTokens(Component):
         policy refuses it today, or the front end does not own it (a
         token made for a name it does not own yet makes it the front
         end's, unless a local password account holds the name)."""
-        settings = RemoteUserSettings(self.env)
-        cleaned = doors.clean(owner, lambda value: settings.clean_name(
-            value, environ))
-        if cleaned.name != owner:
-            return "its owner's name %s is refused by the name policy (%s)" \
-                % (owner, cleaned.reason or "it would be read as %s"
-                   % cleaned.name)
+        refusal = self._policy_refusal(owner, environ)
+        if refusal is not None:
+            return refusal
         ownership = NameOwnership(self.env)
-        if not ownership.recording() or owner in ownership.owners().names:
+        if not ownership.recording() or ownership.owns(owner):
             return None
         if not making:
             return "the front end does not own %s" % owner
-        refusal, _ = ownership.front_door(owner, settings.door_key)
+        refusal, _ = ownership.front_door(
+            owner, RemoteUserSettings(self.env).door_key)
         return refusal and refusal.reason
 
     def touch(self, record, now=None):
@@ -235,17 +232,35 @@ class PersonalTokens(Component):
     # Internal methods
 
     def _owner_verdict(self, owner, environ):
-        """`owner_refusal` of a token's `owner`, remembered while what
-        it depends on is the same: the options, Trac's groups and the
-        front end's names (each a new object when it changes). The
-        owners are those of kept tokens, which clients do not choose;
-        at most `_MAX_OWNERS` are remembered all the same."""
+        """`owner_refusal` of a token's `owner`. The name policy's
+        verdict is remembered while the options and Trac's groups are
+        the objects it was made with (each a new object when it
+        changes); the owners are those of kept tokens, which clients do
+        not choose, but at most `_MAX_OWNERS` are remembered all the
+        same. Whether the front end owns the name is asked every time
+        (`NameOwnership.owns`: without a look-up once it does)."""
         settings = self._settings
+        refusal = self._verdicts.get(
+            (settings.current(environ), settings.group_names(environ)),
+            owner, lambda: self._policy_refusal(owner, environ))
+        if refusal is not None:
+            return refusal
         ownership = self._ownership
-        return self._verdicts.get(
-            (settings.current(environ), settings.group_names(environ),
-             ownership.owners() if ownership.recording() else None), owner,
-            lambda: self.owner_refusal(owner, environ=environ))
+        if ownership.recording() and not ownership.owns(owner):
+            return "the front end does not own %s" % owner
+        return None
+
+    def _policy_refusal(self, owner, environ):
+        """Why the name policy refuses `owner`'s name today, or
+        `None`."""
+        settings = RemoteUserSettings(self.env)
+        cleaned = doors.clean(owner, lambda value: settings.clean_name(
+            value, environ))
+        if cleaned.name == owner:
+            return None
+        return "its owner's name %s is refused by the name policy (%s)" \
+            % (owner, cleaned.reason or "it would be read as %s"
+               % cleaned.name)
 
     @cached_property
     def _settings(self):
@@ -276,20 +291,22 @@ class PersonalTokens(Component):
                        (value,))
                 del self._records
 
-    def _send_unauthorized(self, req, refusal):
-        body = ("401 Unauthorized: the token was refused (%s).\n"
-                % refusal.rule).encode('utf-8')
-        # Nothing of this request is kept: no session, no cookie.
-        req.outcookie.clear()
-        req.send_response(401)
-        req.send_header('WWW-Authenticate', 'Bearer realm="Trac", '
-                        'error="invalid_token"')
-        req.send_header('Content-Type', 'text/plain;charset=utf-8')
-        req.send_header('Content-Length', len(body))
-        req.send_header('Cache-Control', 'no-store')
-        req.end_headers()
-        req.write(body)
-        raise RequestDone
+
+def _send_unauthorized(req, refusal):
+    """Answer `req` 401 for the token refused (`refusal`)."""
+    body = ("401 Unauthorized: the token was refused (%s).\n"
+            % refusal.rule).encode('utf-8')
+    # Nothing of this request is kept: no session, no cookie.
+    req.outcookie.clear()
+    req.send_response(401)
+    req.send_header('WWW-Authenticate', 'Bearer realm="Trac", '
+                    'error="invalid_token"')
+    req.send_header('Content-Type', 'text/plain;charset=utf-8')
+    req.send_header('Content-Length', len(body))
+    req.send_header('Cache-Control', 'no-store')
+    req.end_headers()
+    req.write(body)
+    raise RequestDone
 
 
 def _day(timestamp):

@@ -454,6 +454,63 @@ def test_owner_verdicts_are_bounded(site, monkeypatch):
         assert len(personal._verdicts) <= 10
 
 
+def _token_of_a_name_not_owned(env, owner):
+    """A token of `owner`, whom the front end never named: kept as a
+    token of an older release, made before the owners were recorded."""
+    from remoteuserauth.tokens import PersonalTokens
+    token = core.new_token()
+    with env.env().db_transaction as db:
+        db("INSERT INTO remoteuser_token (id, owner, name, digest, created, "
+           "expires, last_used) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+           (core.new_id(), owner, 'old', core.digest(token),
+            int(time.time()), int(time.time()) + 3600, 0))
+    del PersonalTokens(env.env())._records
+    return token
+
+
+def test_a_token_waits_until_the_front_end_owns_its_owner(site):
+    """Whether the front end owns a token's owner is asked on every
+    request until it does: the first time the front end names the user,
+    the token works, with no restart."""
+    token = _token_of_a_name_not_owned(site, 'zed')
+    site.log()
+    assert refused(call(site, bearer(token)))
+    assert 'the front end does not own zed' in site.log()
+    assert refused(call(site, bearer(token)))
+    r = site.request('/', headers=[('Remote-User', 'zed')])
+    assert logged_in_as(r) == 'zed'
+    assert authname(call(site, bearer(token))) == 'zed'
+
+
+def test_an_owned_owner_is_not_looked_up_again(site, monkeypatch):
+    """A name the front end owns stays its own (no door removes one): once
+    a token's owner is found among the owners, its next requests read
+    no owners, in this process."""
+    from remoteuserauth.ownership import NameOwnership
+    token = make_token(site)
+    assert authname(call(site, bearer(token))) == 'alice'
+
+    def no_reading(self):
+        raise AssertionError("the owners were read")
+    monkeypatch.setattr(NameOwnership, 'owners', no_reading)
+    assert authname(call(site, bearer(token))) == 'alice'
+    # Neither does the front end's user.
+    r = site.request('/', headers=[('Remote-User', 'alice')])
+    assert logged_in_as(r) == 'alice'
+
+
+def test_the_owned_names_remembered_are_bounded(site, monkeypatch):
+    from remoteuserauth import ownership
+    owners = ownership.NameOwnership(site.env())
+    for number in range(25):
+        owners.record('user%d' % number)
+    monkeypatch.setattr(ownership, 'MAX_KNOWN_OWNED', 10)
+    for number in range(25):
+        assert owners.owns('user%d' % number)
+        assert len(owners._known) <= 10
+    assert not owners.owns('nobody') and 'nobody' not in owners._known
+
+
 @pytest.mark.parametrize('path, reads', [
     # As a WSGI server hands a path over: ISO-8859-1 text of its bytes.
     ('/api/k\u00e4se'.encode('utf-8').decode('iso-8859-1'), True),
