@@ -11,6 +11,8 @@ authenticator itself, and its name believed only when the name policy
 and the name's owner allow that door (`core.doors`).
 """
 
+import time
+
 from trac.config import ConfigurationError
 from trac.core import Component, TracError, implements
 from trac.util.text import exception_to_unicode
@@ -201,12 +203,22 @@ class RemoteUserAuthenticator(Component):
         (the request is then answered with 401), or `None` when no token
         is read here."""
         tokens = self._tokens
-        if tokens is None or not token_core.on_token_path(
-                _page_path(req), tokens.paths(current)) or \
+        if tokens is None:
+            return None
+        if current.token_path_problems:
+            tokens.paths(current)       # logs them
+        environ = req.environ
+        path = environ.get('PATH_INFO', '')
+        if not isinstance(path, str) or not path.isascii():
+            # WSGI hands the path over as ISO-8859-1 text of its bytes:
+            # an ASCII path is Trac's `req.path_info` without its
+            # decoding on each read, as nearly every path is.
+            path = req.path_info
+        if not token_core.on_token_path(path, current.token_paths) or \
                 not tokens.stored():
             return None
-        presented = token_core.presented(
-            req.environ.get('HTTP_AUTHORIZATION'))
+        now = time.time()
+        presented = token_core.presented(environ.get('HTTP_AUTHORIZATION'))
         if presented is None:
             # An API end point takes no cookie: a page elsewhere could
             # make a browser post to it (a JSON post carries no form
@@ -217,19 +229,19 @@ class RemoteUserAuthenticator(Component):
                 token_core.FRONT_END_OTHER, "the front end sent a name it "
                 "may not: %s" % decision.reason)
         else:
-            record, refusal = tokens.verify(presented, decision.name,
-                                            environ=req.environ)
+            record, refusal = tokens.verify(presented, decision.name, now,
+                                            environ)
         if refusal is not None:
-            req.environ[REFUSED_KEY] = refusal
-            req.environ.pop('REMOTE_USER', None)
+            environ[REFUSED_KEY] = refusal
+            environ.pop('REMOTE_USER', None)
             peer = trust.describe_peer(decision.peer)
             EventLog(self.env).write('warning', refusal.rule, peer,
                                      "refused a token from %s on %s: %s",
                                      peer, names.client_text(req.path_info),
                                      refusal.reason)
             return 'anonymous'
-        tokens.touch(record)
-        req.environ[DOOR_KEY] = doors.TOKEN
+        tokens.touch(record, now)
+        environ[DOOR_KEY] = doors.TOKEN
         self.log.debug("TracRemoteUserAuth: %s by token %s", record.owner,
                        record.id)
         return record.owner
@@ -266,7 +278,8 @@ class RemoteUserAuthenticator(Component):
                 break
         if not name:
             return 'anonymous'
-        door = self._door_of(req, name, authenticator)
+        door = _door_of(self.env, self._ownership, req, name,
+                        authenticator)
         refusal = self.judge_door(name, door, environ)
         if refusal is None:
             environ[DOOR_KEY] = door
@@ -279,22 +292,22 @@ class RemoteUserAuthenticator(Component):
                 + refusal.reason)
         return 'anonymous'
 
-    def _door_of(self, req, name, authenticator):
-        """Which door gave `name`: Trac's cookie login, a password form
-        (it sets ``REMOTE_USER``, which the plugin removed), or another
-        plugin's login."""
-        ownership = self._ownership
-        if not req.environ.get('REMOTE_USER') and (
-                ownership is None or not ownership.enforced()):
-            return doors.COOKIE
-        if req.environ.get('REMOTE_USER'):
-            return doors.PASSWORD
-        cookie = req.incookie.get('trac_auth')
-        owner = LoginCookies(self.env).owner(cookie.value) if cookie \
-            else None
-        if owner is not None and (owner == name or owner.lower() == name):
-            return doors.COOKIE
-        return "login of %s" % authenticator.__class__.__name__
+
+def _door_of(env, ownership, req, name, authenticator):
+    """Which door gave `name`: Trac's cookie login, a password form (it
+    sets ``REMOTE_USER``, which the plugin removed), or another plugin's
+    login. `ownership` is the `NameOwnership` of `env`, or `None`."""
+    if not req.environ.get('REMOTE_USER') and (
+            ownership is None or not ownership.enforced()):
+        return doors.COOKIE
+    if req.environ.get('REMOTE_USER'):
+        return doors.PASSWORD
+    cookie = req.incookie.get('trac_auth')
+    owner = LoginCookies(env).owner(cookie.value) if cookie \
+        else None
+    if owner is not None and (owner == name or owner.lower() == name):
+        return doors.COOKIE
+    return "login of %s" % authenticator.__class__.__name__
 
 
 def _check_log_interval(component):
@@ -305,16 +318,6 @@ def _check_log_interval(component):
         component.log.error("TracRemoteUserAuth: [remoteuser] log_interval: "
                             "%s; %d seconds are used", e,
                             eventlog.DEFAULT_INTERVAL)
-
-
-def _page_path(req):
-    """`req.path_info`, read without Trac's decoding when the path is
-    ASCII, as nearly every path is: decoding it gives the same text
-    (WSGI hands the path over as ISO-8859-1 text of its bytes)."""
-    path = req.environ.get('PATH_INFO', '')
-    if isinstance(path, str) and path.isascii():
-        return path
-    return req.path_info
 
 
 def _form_login_name(req):
