@@ -56,10 +56,11 @@ class PublicURLFilter(Component):
 
     # Public API
 
-    def configured_base(self):
+    def configured_base(self, environ=None):
         """`[trac] base_url` as a `urls.PublicURL`, or `None` when it is
-        empty or invalid (which is logged)."""
-        raw = self.config.get('trac', 'base_url')
+        empty or invalid (which is logged); as the request of `environ`
+        reads the options, when given."""
+        raw = self._settings.current(environ).base_url
         key, public = self._base_cache
         if key == raw:
             return public
@@ -128,7 +129,7 @@ class PublicURLFilter(Component):
         return ClientAddress(self.env)
 
     def _find_public_url(self, environ):
-        base = self.configured_base()
+        base = self.configured_base(environ)
         if base is not None:
             return base
         current = self._settings.current(environ)

@@ -88,12 +88,13 @@ def _watched(section):
 
 Current = namedtuple('Current', 'settings cookie_login tokens token_paths '
                      'token_path_problems trust_forwarded '
-                     'trust_forwarded_for sync_groups sync_group_problems')
+                     'trust_forwarded_for sync_groups sync_group_problems '
+                     'base_url')
 Current.__doc__ = """The options as every request reads them, parsed:
 the `decision.Settings`, and the values of the options of the same
 names as `RemoteUserOptions` gives them (`token_paths` and
 `sync_groups` validated, with the sentences saying what was left out
-of them)."""
+of them); `base_url` is `[trac] base_url` as written."""
 
 
 class RemoteUserSettings(Component):
@@ -230,14 +231,15 @@ class RemoteUserSettings(Component):
 
     def _raw(self, section):
         """Every value the options are parsed from: the `[remoteuser]`
-        options as written (`section`), `[trac] ignore_auth_case`, and
-        the secret of `secret_file`."""
+        options as written (`section`), `[trac] ignore_auth_case` and
+        `base_url`, and the secret of `secret_file` (last)."""
         raw = tuple(map(section.get, _NAMES))
         return raw + self._others(raw[_SECRET_FILE])
 
     def _others(self, secret_file):
         """The values of `_raw` from outside the section."""
         return (self.config.get('trac', 'ignore_auth_case'),
+                self.config.get('trac', 'base_url'),
                 self._secret_file_status(secret_file))
 
     def _secret_file_status(self, path):
@@ -284,7 +286,7 @@ class RemoteUserSettings(Component):
         return Current(settings, options.cookie_login, options.tokens, paths,
                        tuple(path_problems), options.trust_forwarded,
                        options.trust_forwarded_for, managed,
-                       tuple(group_problems))
+                       tuple(group_problems), raw[-2])
 
     def _assertion_options(self):
         """The keyword arguments of `decision.make_settings` for the

@@ -34,6 +34,23 @@ def test_links_and_login_follow_base_url(based, script_name):
     assert cookies(r)['trac_auth']['path'] == '/prefix'
 
 
+def test_a_base_url_changed_counts_from_the_next_request(make_env):
+    """The public address reads `[trac] base_url` with the plugin's
+    options (parsed again only when trac.ini changes): set, changed and
+    emptied, it counts from the next request."""
+    env = make_env()
+    login = [('Remote-User', 'alice')]
+    assert header(env.request('/login', headers=login),
+                  'Location').startswith('http://backend')
+    for base in (BASE, 'https://trac.example.org/other'):
+        env.configure('trac', base_url=base)
+        assert header(env.request('/login', headers=login),
+                      'Location') == base
+    env.configure('trac', base_url='')
+    assert header(env.request('/login', headers=login),
+                  'Location').startswith('http://backend')
+
+
 @pytest.mark.parametrize('script_name', VIEWS)
 @pytest.mark.parametrize('referer, location', [
     (BASE + '/wiki/SandBox', BASE + '/wiki/SandBox'),

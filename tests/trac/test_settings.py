@@ -139,11 +139,16 @@ def test_nothing_changed_costs_no_reading(make_env, monkeypatch):
     monkeypatch.setattr(settings, '_raw', lambda s: reads.append(1) or raw(s))
     assert settings.current() is first
     assert reads == []
+    env.env().config.set('trac', 'never_obfuscate_mailto', 'true')
+    assert settings.current() is first
+    assert reads == [1]
+    assert settings.current() is first
+    assert reads == [1]
+    # `[trac] base_url` is read with the options (the public address
+    # asks for it on every request).
     env.env().config.set('trac', 'base_url', 'https://trac.example.com/')
-    assert settings.current() is first
-    assert reads == [1]
-    assert settings.current() is first
-    assert reads == [1]
+    assert settings.current().base_url == 'https://trac.example.com/'
+    assert reads == [1, 1]
 
 
 def test_a_section_memory_of_another_kind_is_read_every_time(make_env,
