@@ -84,7 +84,8 @@ def test_soak_short_run():
     assert re.search(r'resident memory per tenth of the run \(highest '
                      r'seen\), MB: \d+\.\d', out.stdout), out.stdout
     for cache in ('core.trust._trusted_network ', 'EventLog throttle keys',
-                  'PersonalTokens owner verdicts',
+                  "PersonalTokens owners' policy verdicts",
+                  'NameOwnership names known owned',
                   'GroupSynchronizer users in step',
                   'assertion Verifier verdicts'):
         assert cache in out.stdout, cache
