@@ -303,8 +303,7 @@ def _door_of(env, ownership, req, name, authenticator):
     if req.environ.get('REMOTE_USER'):
         return doors.PASSWORD
     cookie = req.incookie.get('trac_auth')
-    owner = LoginCookies(env).owner(cookie.value) if cookie \
-        else None
+    owner = LoginCookies(env).owner(cookie.value) if cookie else None
     if owner is not None and (owner == name or owner.lower() == name):
         return doors.COOKIE
     return "login of %s" % authenticator.__class__.__name__
