@@ -255,7 +255,7 @@ class RemoteUserSettings(Component):
         """The `Current` options of the values `raw`; problems are
         logged."""
         options = RemoteUserOptions(self.env)
-        loaded = raw[-1]
+        base_url, loaded = raw[-2:]
         broken = loaded is not None and loaded.problem
         secret_header, secret = ('', '') if broken else (
             options.secret_header,
@@ -286,7 +286,7 @@ class RemoteUserSettings(Component):
         return Current(settings, options.cookie_login, options.tokens, paths,
                        tuple(path_problems), options.trust_forwarded,
                        options.trust_forwarded_for, managed,
-                       tuple(group_problems), raw[-2])
+                       tuple(group_problems), base_url)
 
     def _assertion_options(self):
         """The keyword arguments of `decision.make_settings` for the

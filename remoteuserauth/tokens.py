@@ -199,13 +199,12 @@ class PersonalTokens(Component):
         refusal = self._policy_refusal(owner, environ)
         if refusal is not None:
             return refusal
-        ownership = NameOwnership(self.env)
+        ownership = self._ownership
         if not ownership.recording() or ownership.owns(owner):
             return None
         if not making:
             return "the front end does not own %s" % owner
-        refusal, _ = ownership.front_door(
-            owner, RemoteUserSettings(self.env).door_key)
+        refusal, _ = ownership.front_door(owner, self._settings.door_key)
         return refusal and refusal.reason
 
     def touch(self, record, now=None):
@@ -253,7 +252,7 @@ class PersonalTokens(Component):
     def _policy_refusal(self, owner, environ):
         """Why the name policy refuses `owner`'s name today, or
         `None`."""
-        settings = RemoteUserSettings(self.env)
+        settings = self._settings
         cleaned = doors.clean(owner, lambda value: settings.clean_name(
             value, environ))
         if cleaned.name == owner:

@@ -105,10 +105,10 @@ def _mount_prefix(env, environ, current):
     if environ.get('SCRIPT_NAME'):
         return None
     public = PublicURLFilter(env)
-    base = public.configured_base()
+    base = public.configured_base(environ)
     if base is not None:
         return base.prefix or None
-    if env.config.get('trac', 'base_url').strip():
+    if current.base_url.strip():
         return None     # set but invalid: the filter logs why
     forwarded = environ.get('HTTP_X_FORWARDED_PREFIX')
     if forwarded and current.trust_forwarded:
