@@ -51,6 +51,37 @@ def test_a_base_url_changed_counts_from_the_next_request(make_env):
                   'Location').startswith('http://backend')
 
 
+@pytest.mark.parametrize('base', [
+    'https://\uff54rac.example.com/',        # a full-width letter
+    'https://trac.example.com/p\x00x',
+    'https://trac.example.com/p\u2028x',
+    'https://trac.example.com/p x',
+    'javascript:alert(1)//trac.example.com/',
+    'https://trac.example.com/' + 'a' * 100000,
+], ids=['fullwidth', 'nul', 'line-separator', 'space', 'javascript', 'huge'])
+def test_a_hostile_base_url_set_later_is_logged_and_not_followed(make_env,
+                                                                 base):
+    """A broken `[trac] base_url` written between requests is refused when
+    the options are read again: a log line, and pages and redirects of the
+    backend's own site, never a 500."""
+    env = make_env()
+    login = [('Remote-User', 'alice')]
+    env.request('/login', headers=login)
+    env.log()
+    env.configure('trac', base_url=base)
+    r = env.request('/login', headers=login)
+    assert r.status == 302
+    location = header(r, 'Location')
+    if len(base) < 1000:
+        assert location.startswith('http://backend'), location
+        assert '[trac] base_url' in env.log()
+    else:
+        # Long, but a plain site address: followed as written.
+        assert location == base
+    assert env.request('/wiki/WikiStart').status == 200
+    assert 'Traceback' not in env.log()
+
+
 @pytest.mark.parametrize('script_name', VIEWS)
 @pytest.mark.parametrize('referer, location', [
     (BASE + '/wiki/SandBox', BASE + '/wiki/SandBox'),
