@@ -102,6 +102,9 @@ def _caches():
             rows.append((project, "PersonalTokens owners' policy verdicts",
                          len(pats._verdicts),
                          '%d (_MAX_OWNERS)' % tokens._MAX_OWNERS))
+            rows.append((project, 'PersonalTokens owners let in',
+                         len(pats._let_in),
+                         '%d (_MAX_OWNERS)' % tokens._MAX_OWNERS))
         auth = get(RemoteUserAuthenticator)
         if auth is not None:
             rows.append((project, 'decisions remembered (DecisionMemo)',

@@ -21,7 +21,7 @@ from trac.web.api import IRequestFilter, RequestDone
 from remoteuserauth import schema
 from remoteuserauth.core import doors, tokens as core
 from remoteuserauth.core.names import client_text
-from remoteuserauth.core.verdicts import Verdicts
+from remoteuserauth.core.verdicts import Admitted, Verdicts
 from remoteuserauth.eventlog import EventLog
 from remoteuserauth.options import RemoteUserOptions
 from remoteuserauth.ordering import ask_first
@@ -36,7 +36,7 @@ REFUSED_KEY = 'remoteuserauth.token_refused'
 TOUCH_INTERVAL = 600
 
 #: How many tokens' last writes a process remembers, and how many
-#: owners' verdicts.
+#: owners' verdicts (and how many owners let in).
 _MAX_TOUCHED = 4096
 _MAX_OWNERS = 4096
 
@@ -52,6 +52,7 @@ class PersonalTokens(Component):
         self._touched = {}
         self._stored = False
         self._verdicts = Verdicts(_MAX_OWNERS)
+        self._let_in = Admitted(_MAX_OWNERS)
 
     # IRequestFilter methods
 
@@ -231,22 +232,25 @@ class PersonalTokens(Component):
     # Internal methods
 
     def _owner_verdict(self, owner, environ):
-        """`owner_refusal` of a token's `owner`. The name policy's
-        verdict is remembered while the options and Trac's groups are
-        the objects it was made with (each a new object when it
-        changes); the owners are those of kept tokens, which clients do
-        not choose, but at most `_MAX_OWNERS` are remembered all the
-        same. Whether the front end owns the name is asked every time
-        (`NameOwnership.owns`: without a look-up once it does)."""
+        """`owner_refusal` of a token's `owner`. An owner let in stays
+        so while the options, Trac's groups and whether the owners are
+        recorded are the objects it was let in under (each a new object
+        when it changes): the front end never loses a name. Else the
+        name policy's verdict is remembered under the options and groups,
+        and the owners are asked again. (Each at most `_MAX_OWNERS`.)"""
         settings = self._settings
+        ownership = self._ownership
+        depends = (settings.current(environ), settings.group_names(environ),
+                   ownership.recording())
+        if (depends, owner) in self._let_in:
+            return None
         refusal = self._verdicts.get(
-            (settings.current(environ), settings.group_names(environ)),
-            owner, lambda: self._policy_refusal(owner, environ))
+            depends[:2], owner, lambda: self._policy_refusal(owner, environ))
         if refusal is not None:
             return refusal
-        ownership = self._ownership
-        if ownership.recording() and not ownership.owns(owner):
+        if depends[2] and not ownership.owns(owner):
             return "the front end does not own %s" % owner
+        self._let_in.add(depends, owner)
         return None
 
     def _policy_refusal(self, owner, environ):

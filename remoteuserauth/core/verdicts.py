@@ -37,3 +37,33 @@ class Verdicts(object):
                 kept.clear()
             kept[item] = verdict
         return verdict
+
+
+class Admitted(object):
+    """The items let in under one `depends` at a time, where a yes stays
+    a yes while `depends` does (and a no may not: it is asked again).
+    At most `max_entries`; emptied when full."""
+
+    def __init__(self, max_entries):
+        self.max_entries = max_entries
+        # (depends, {item}): replaced whole, as in `Verdicts`.
+        self._state = (_MISSING, set())
+
+    def __len__(self):
+        return len(self._state[1])
+
+    def __contains__(self, entry):
+        """Whether ``(depends, item)`` was let in."""
+        depends, item = entry
+        state = self._state
+        return state[0] == depends and item in state[1]
+
+    def add(self, depends, item):
+        """Remember that `item` is let in under `depends`."""
+        state = self._state
+        if state[0] != depends:
+            state = self._state = (depends, set())
+        kept = state[1]
+        if len(kept) >= self.max_entries:
+            kept.clear()
+        kept.add(item)

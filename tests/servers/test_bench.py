@@ -85,6 +85,7 @@ def test_soak_short_run():
                      r'seen\), MB: \d+\.\d', out.stdout), out.stdout
     for cache in ('core.trust._trusted_network ', 'EventLog throttle keys',
                   "PersonalTokens owners' policy verdicts",
+                  'PersonalTokens owners let in',
                   'NameOwnership names known owned',
                   'GroupSynchronizer users in step',
                   'assertion Verifier verdicts'):

@@ -447,11 +447,30 @@ def test_an_owner_verdict_follows_every_change(site, owner, change, undo):
 
 def test_owner_verdicts_are_bounded(site, monkeypatch):
     from remoteuserauth import tokens
+    from remoteuserauth.ownership import NameOwnership
     personal = tokens.PersonalTokens(site.env())
     monkeypatch.setattr(personal._verdicts, 'max_entries', 10)
+    monkeypatch.setattr(personal._let_in, 'max_entries', 10)
+    monkeypatch.setattr(NameOwnership, 'owns', lambda self, name: True)
     for number in range(25):
-        personal._owner_verdict('user%d' % number, None)
+        assert personal._owner_verdict('user%d' % number, None) is None
         assert len(personal._verdicts) <= 10
+        assert 1 <= len(personal._let_in) <= 10
+
+
+def test_an_owner_let_in_before_the_owners_were_recorded_is_asked_again(
+        site):
+    """An owner let in while the owners' table was not (yet) known to
+    this process is judged again once it is: the front end must own the
+    name from then on."""
+    from remoteuserauth.ownership import NameOwnership
+    token = _token_of_a_name_not_owned(site, 'zed')
+    ownership = NameOwnership(site.env())
+    ownership._table = False
+    assert authname(call(site, bearer(token))) == 'zed'
+    assert authname(call(site, bearer(token))) == 'zed'
+    ownership.forget_table_state()
+    assert refused(call(site, bearer(token)))
 
 
 def _token_of_a_name_not_owned(env, owner):
