@@ -103,6 +103,7 @@ def digest(token):
 
 
 _BEARER = 'Bearer ' + PREFIX
+_new_tuple = tuple.__new__
 
 
 def presented(header):
@@ -115,8 +116,10 @@ def presented(header):
     if not header or len(header) > MAX_HEADER:
         return None
     if header.startswith(_BEARER):
-        # What clients send; the same as the general case below.
-        return Presented(header[len('Bearer '):].strip(), None)
+        # What clients send; the same as the general case below (made
+        # without the named tuple's own constructor, a Python call).
+        return _new_tuple(Presented, (header[len('Bearer '):].strip(),
+                                      None))
     scheme, _, value = header.strip().partition(' ')
     value = value.strip()
     if scheme.lower() == 'bearer':
