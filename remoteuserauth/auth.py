@@ -214,11 +214,12 @@ class RemoteUserAuthenticator(Component):
             # an ASCII path is Trac's `req.path_info` without its
             # decoding on each read, as nearly every path is.
             path = req.path_info
+        # A path as written in `token_paths`, as clients nearly always
+        # write it, is found without the call (which also reads a
+        # trailing slash).
         paths = current.token_paths
         if path not in paths and not token_core.on_token_path(path, paths) \
                 or not tokens.stored():
-            # (A path as written in `token_paths` is one without the
-            # call, as a client nearly always writes it.)
             return None
         now = time.time()
         presented = token_core.presented(environ.get('HTTP_AUTHORIZATION'))

@@ -6,6 +6,10 @@ names; each of those is a new object when it changes. `Verdicts` keeps
 the verdicts made under one such tuple of objects and forgets them all
 when another is given. The names are often the client's choice, so it
 holds at most `max_entries`, and is emptied when full.
+
+`Admitted` keeps only the items let in, the same way, for a yes that
+stays a yes while its objects do when a no may not (a token's owner the
+front end does not own yet is asked again on every request).
 """
 
 _MISSING = object()
