@@ -197,15 +197,14 @@ class PersonalTokens(Component):
         policy refuses it today, or the front end does not own it (a
         token made for a name it does not own yet makes it the front
         end's, unless a local password account holds the name)."""
-        refusal = self._policy_refusal(owner, environ)
+        refusal = _policy_refusal(self._settings, owner, environ)
         if refusal is not None:
             return refusal
-        ownership = self._ownership
-        if not ownership.recording() or ownership.owns(owner):
-            return None
-        if not making:
-            return "the front end does not own %s" % owner
-        refusal, _ = ownership.front_door(owner, self._settings.door_key)
+        refusal = self._unowned(owner)
+        if refusal is None or not making:
+            return refusal
+        refusal, _ = self._ownership.front_door(owner,
+                                                self._settings.door_key)
         return refusal and refusal.reason
 
     def touch(self, record, now=None):
@@ -239,31 +238,26 @@ class PersonalTokens(Component):
         name policy's verdict is remembered under the options and groups,
         and the owners are asked again. (Each at most `_MAX_OWNERS`.)"""
         settings = self._settings
-        ownership = self._ownership
         depends = (settings.current(environ), settings.group_names(environ),
-                   ownership.recording())
+                   self._ownership.recording())
         if (depends, owner) in self._let_in:
             return None
         refusal = self._verdicts.get(
-            depends[:2], owner, lambda: self._policy_refusal(owner, environ))
-        if refusal is not None:
-            return refusal
-        if depends[2] and not ownership.owns(owner):
-            return "the front end does not own %s" % owner
-        self._let_in.add(depends, owner)
-        return None
+            depends[:2], owner,
+            lambda: _policy_refusal(settings, owner, environ))
+        if refusal is None:
+            refusal = self._unowned(owner)
+        if refusal is None:
+            self._let_in.add(depends, owner)
+        return refusal
 
-    def _policy_refusal(self, owner, environ):
-        """Why the name policy refuses `owner`'s name today, or
-        `None`."""
-        settings = self._settings
-        cleaned = doors.clean(owner, lambda value: settings.clean_name(
-            value, environ))
-        if cleaned.name == owner:
-            return None
-        return "its owner's name %s is refused by the name policy (%s)" \
-            % (owner, cleaned.reason or "it would be read as %s"
-               % cleaned.name)
+    def _unowned(self, owner):
+        """Why `owner` may not use a token because the front end does
+        not own the name (yet), or `None`."""
+        ownership = self._ownership
+        if ownership.recording() and not ownership.owns(owner):
+            return "the front end does not own %s" % owner
+        return None
 
     @cached_property
     def _settings(self):
@@ -293,6 +287,17 @@ class PersonalTokens(Component):
                     db("DELETE FROM remoteuser_token WHERE %s=%%s" % column,
                        (value,))
                 del self._records
+
+
+def _policy_refusal(settings, owner, environ):
+    """Why the name policy (of the `RemoteUserSettings` `settings`)
+    refuses `owner`'s name today, or `None`."""
+    cleaned = doors.clean(owner, lambda value: settings.clean_name(
+        value, environ))
+    if cleaned.name == owner:
+        return None
+    return "its owner's name %s is refused by the name policy (%s)" \
+        % (owner, cleaned.reason or "it would be read as %s" % cleaned.name)
 
 
 def _send_unauthorized(req, refusal):
