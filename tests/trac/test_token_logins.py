@@ -70,7 +70,11 @@ def test_a_token_acts_as_its_owner_on_the_api_paths(site):
 
 
 @pytest.mark.parametrize('path', ['/wiki/WikiStart', '/login/rpc/x',
-                                  '/api/other', '/login'])
+                                  '/api/other', '/login',
+                                  # Near spellings of a token path, which
+                                  # its exact match must not take.
+                                  '/Login/rpc', '//login/rpc',
+                                  '/login/rpc;x', '/login/rpc '])
 def test_a_token_is_no_login_anywhere_else(site, path):
     token = make_token(site)
     r = call(site, bearer(token), path)
