@@ -147,8 +147,11 @@ class NameOwnership(Component):
         if self.owns(decision.name):
             return decision
         refusal, record = self.front_door(decision.name, local_key)
-        if record:
-            self.record(decision.name)
+        if refusal is None:
+            # Not to be recorded when another worker or thread recorded
+            # it since the look above.
+            if record:
+                self.record(decision.name)
             return decision
         peer = trust.describe_peer(decision.peer)
         EventLog(self.env).write('warning', 'refused-' + refusal.rule, peer,

@@ -522,6 +522,23 @@ def test_an_owned_owner_is_not_looked_up_again(site, monkeypatch):
     assert logged_in_as(r) == 'alice'
 
 
+def test_a_name_recorded_between_the_look_and_the_door_logs_in(
+        site, monkeypatch):
+    """Another worker or thread may record a name as the front end's
+    between this one's look at the owners and its door check (seen under
+    load on PostgreSQL): the name is the front end's all the same, and
+    the page answers, never 500."""
+    from remoteuserauth.ownership import NameOwnership
+    r = site.request('/', headers=[('Remote-User', 'zed')])
+    assert logged_in_as(r) == 'zed'
+    site.log()
+    # The look found no owner; the door then reads zed among them.
+    monkeypatch.setattr(NameOwnership, 'owns', lambda self, name: False)
+    r = site.request('/', headers=[('Remote-User', 'zed')])
+    assert r.status == 200 and logged_in_as(r) == 'zed'
+    assert 'Traceback' not in site.log()
+
+
 def test_the_owned_names_remembered_are_bounded(site, monkeypatch):
     from remoteuserauth import ownership
     owners = ownership.NameOwnership(site.env())
